@@ -1,0 +1,124 @@
+import { abortError, type StreamerError } from './errors.js';
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+// An error queued between items, so a failure reaches the reader after the messages before it.
+class Failure {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * A FIFO that a backend's read loop pushes into and `next()` takes from. Items are handed to a
+ * waiting reader directly; `close(error)` makes every later `shift()` reject once the buffer is
+ * drained. Backends use `length` and `untilShorterThan` for read-ahead backpressure.
+ */
+export class AsyncQueue<T> {
+  #items: (T | Failure)[] = [];
+  #head = 0;
+  #waiters: Waiter<T>[] = [];
+  #roomWaiters: { limit: number; resolve(): void }[] = [];
+  #closed: StreamerError | undefined;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  push(item: T): void {
+    if (this.#closed) return;
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve(item);
+    else this.#items.push(item);
+  }
+
+  /** Queues an error: the reader gets it after the items pushed before it. */
+  pushError(error: unknown): void {
+    if (this.#closed) return;
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.reject(error);
+    else this.#items.push(new Failure(error));
+  }
+
+  /** The next item. An aborted `signal` withdraws the request: no item is taken for it. */
+  shift(signal?: AbortSignal): Promise<T> {
+    if (this.#head < this.#items.length) {
+      const item = this.#items[this.#head]!;
+      this.#items[this.#head++] = undefined as T;
+      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+        this.#items = this.#items.slice(this.#head);
+        this.#head = 0;
+      }
+      this.#wakeRoomWaiters();
+      return item instanceof Failure ? Promise.reject(item.error) : Promise.resolve(item);
+    }
+    if (this.#closed) return Promise.reject(this.#closed);
+    if (!signal) return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    if (signal.aborted) return Promise.reject(abortError(signal));
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(abortError(signal));
+      };
+      const waiter: Waiter<T> = {
+        resolve: (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        reject: (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      this.#waiters.push(waiter);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** True while a reader is waiting on an empty queue. */
+  get starving(): boolean {
+    return this.#waiters.length > 0;
+  }
+
+  /** Resolves once fewer than `limit` items are buffered (at once if they are already). */
+  untilShorterThan(limit: number): Promise<void> {
+    if (this.length < limit || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push({ limit, resolve }));
+  }
+
+  /** Drops what is buffered (a rewind makes it stale). */
+  clear(): void {
+    this.#items = [];
+    this.#head = 0;
+    this.#wakeRoomWaiters();
+  }
+
+  /** No more items: waiting and later readers get `error` once the buffer is drained. */
+  close(error: StreamerError): void {
+    if (this.#closed) return;
+    this.#closed = error;
+    if (this.length === 0) for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+    for (const waiter of this.#roomWaiters.splice(0)) waiter.resolve();
+  }
+
+  /** Like close, but drops what is buffered: readers get `error` at once. */
+  abort(error: StreamerError): void {
+    this.clear();
+    this.close(error);
+  }
+
+  #wakeRoomWaiters(): void {
+    if (this.#roomWaiters.length === 0) return;
+    const length = this.length;
+    this.#roomWaiters = this.#roomWaiters.filter((waiter) => {
+      if (length >= waiter.limit) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+}

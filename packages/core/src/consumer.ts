@@ -1,0 +1,242 @@
+import { AckTracker } from './acks.js';
+import { abortError, invalidArgument, isStreamerError, StreamerError } from './errors.js';
+import { type Endable, onEnd } from './internal.js';
+import type { ResolvedConsumerOptions } from './options.js';
+import { validateShardId, validateStreamKey } from './stream-key.js';
+import type {
+  Consumer,
+  Message,
+  MessageHeader,
+  NextOptions,
+  SeqPos,
+  ShardId,
+  StreamKey,
+} from './types.js';
+
+function validateSeqPos(to: unknown): SeqPos {
+  if (to === 'beginning' || to === 'end') return to;
+  if (typeof to === 'object' && to !== null && 'at' in to) {
+    const at = (to as { at: unknown }).at;
+    if (typeof at === 'bigint' && at >= 0n) return { at };
+    if (typeof at === 'number' && Number.isSafeInteger(at) && at >= 0) return { at: BigInt(at) };
+  }
+  throw invalidArgument(
+    'rewind position',
+    to,
+    "'beginning', 'end' or { at: sequence } with a non-negative bigint",
+  );
+}
+
+function validateHeader(message: unknown): MessageHeader {
+  const m = message as MessageHeader | undefined;
+  if (
+    typeof m !== 'object' ||
+    m === null ||
+    typeof m.streamKey !== 'string' ||
+    typeof m.sequence !== 'bigint' ||
+    typeof m.shardId !== 'number'
+  ) {
+    throw invalidArgument(
+      'message',
+      message,
+      'a message or its header (streamKey, shardId, sequence)',
+    );
+  }
+  return m;
+}
+
+/**
+ * What every backend's consumer shares: argument checks, the ended state, AbortSignal, async
+ * iteration, and the autoCommit policy of group modes. A backend implements `_next`, `_end`, and
+ * whichever of `_seek`, `_rewind`, `_commit`, `_assign` it supports.
+ */
+export abstract class AbstractConsumer implements Consumer, Endable {
+  readonly streams: readonly StreamKey[];
+  readonly options: ResolvedConsumerOptions;
+  /** Shards explicitly assigned per stream; a stream absent here reads every shard. */
+  protected readonly assignments = new Map<StreamKey, Set<ShardId>>();
+  readonly #acks: AckTracker | undefined;
+  #ending: Promise<void> | undefined;
+  #aborted = false;
+  #endListeners: (() => void)[] = [];
+  readonly #onAbort = () => {
+    this.#aborted = true;
+    this.end().catch(() => {});
+  };
+
+  constructor(streams: readonly StreamKey[], options: ResolvedConsumerOptions) {
+    this.streams = streams;
+    this.options = options;
+    if (options.mode !== 'realtime' && options.autoCommit !== 'immediate') {
+      this.#acks = new AckTracker(
+        options.autoCommit,
+        options.autoCommitDelayMs,
+        options.autoCommitIntervalMs,
+        (acked) => this._commit(acked),
+      );
+    }
+    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /**
+   * The next message; when the consumer ends it must reject with CONSUMER_ENDED. When `signal`
+   * aborts, reject with `abortError(signal)` and take no message for this call.
+   */
+  protected abstract _next(signal: AbortSignal | undefined): Promise<Message>;
+  /** Stops reading and releases resources. Acks are committed before this is called. */
+  protected abstract _end(): Promise<void>;
+
+  protected _seek(_to: Date): Promise<void> {
+    return Promise.reject(new StreamerError('UNSUPPORTED', 'This backend cannot seek'));
+  }
+
+  protected _rewind(_to: SeqPos): Promise<void> {
+    return Promise.reject(new StreamerError('UNSUPPORTED', 'This backend cannot rewind'));
+  }
+
+  /** Makes these acks durable (group modes). */
+  protected _commit(_acked: MessageHeader[]): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Called after `assignments` changed. */
+  protected _assignmentsChanged(): void {}
+
+  get ended(): boolean {
+    return this.#ending !== undefined;
+  }
+
+  /** Whether this consumer reads `shard` of `stream`. */
+  protected isAssigned(stream: StreamKey, shard: ShardId): boolean {
+    const shards = this.assignments.get(stream);
+    return shards === undefined || shards.has(shard);
+  }
+
+  next(options?: NextOptions): Promise<Message> {
+    if (this.ended) return Promise.reject(this.#endedError());
+    const signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(invalidArgument('signal', signal, 'an AbortSignal'));
+    }
+    const next = this._next(signal);
+    if (this.#acks === undefined && !this.options.signal) return next;
+    return next.then(
+      (message) => {
+        this.#acks?.delivered(message);
+        return message;
+      },
+      (error) => {
+        throw this.#aborted && isStreamerError(error, 'CONSUMER_ENDED')
+          ? abortError(this.options.signal)
+          : error;
+      },
+    );
+  }
+
+  seek(to: Date): Promise<void> {
+    if (!(to instanceof Date) || Number.isNaN(to.getTime())) {
+      return Promise.reject(invalidArgument('seek target', to, 'a valid Date'));
+    }
+    if (this.ended) return Promise.reject(this.#endedError());
+    return this._seek(to);
+  }
+
+  rewind(to: SeqPos): Promise<void> {
+    let position: SeqPos;
+    try {
+      position = validateSeqPos(to);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.ended) return Promise.reject(this.#endedError());
+    return this._rewind(position);
+  }
+
+  assign(stream: StreamKey, shard: ShardId): void {
+    validateStreamKey(stream);
+    validateShardId(shard);
+    if (!this.streams.includes(stream)) {
+      throw invalidArgument(
+        'stream',
+        stream,
+        `one of this consumer's streams (${this.streams.join(', ')})`,
+      );
+    }
+    let shards = this.assignments.get(stream);
+    if (!shards) this.assignments.set(stream, (shards = new Set()));
+    shards.add(shard);
+    this._assignmentsChanged();
+  }
+
+  unassign(stream: StreamKey, shard: ShardId): void {
+    validateStreamKey(stream);
+    validateShardId(shard);
+    const shards = this.assignments.get(stream);
+    if (!shards?.delete(shard)) {
+      throw invalidArgument(
+        'shard',
+        shard,
+        `a shard assigned to ${JSON.stringify(stream)} with assign()`,
+      );
+    }
+    this._assignmentsChanged();
+  }
+
+  ack(message: MessageHeader): void {
+    validateHeader(message);
+    this.#acks?.ack(message);
+  }
+
+  commit(): Promise<void> {
+    if (this.ended) return Promise.reject(this.#endedError());
+    return this.#acks ? this.#acks.commit() : Promise.resolve();
+  }
+
+  end(): Promise<void> {
+    this.#ending ??= (async () => {
+      this.options.signal?.removeEventListener('abort', this.#onAbort);
+      try {
+        await this.#acks?.end();
+      } finally {
+        await this._end();
+        for (const listener of this.#endListeners.splice(0)) listener();
+      }
+    })();
+    return this.#ending;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.end();
+  }
+
+  [onEnd](listener: () => void): void {
+    this.#endListeners.push(listener);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return {
+      next: () =>
+        this.next().then(
+          (value) => ({ value, done: false }),
+          (error) => {
+            // The natural ends of a stream end the loop; anything else (ABORTED included) is thrown.
+            if (
+              isStreamerError(error, 'STREAM_ENDED') ||
+              (isStreamerError(error, 'CONSUMER_ENDED') && !this.#aborted)
+            ) {
+              return { value: undefined, done: true };
+            }
+            throw error;
+          },
+        ),
+      // `break` (or a throw in the loop body) ends the consumer; unprocessed messages stay unacked.
+      return: () => this.end().then(() => ({ value: undefined, done: true })),
+    };
+  }
+
+  #endedError(): StreamerError {
+    return this.#aborted
+      ? abortError(this.options.signal)
+      : new StreamerError('CONSUMER_ENDED', 'Consumer has ended: create a new one');
+  }
+}

@@ -1,0 +1,324 @@
+import { AbstractConsumer } from './consumer.js';
+import { abortError, StreamerError } from './errors.js';
+import type { Endable } from './internal.js';
+import { StreamMessage } from './message.js';
+import type { ResolvedConsumerOptions, ResolvedProducerOptions } from './options.js';
+import { AbstractProducer, type OutgoingMessage } from './producer.js';
+import { AbstractStreamer } from './streamer.js';
+import type {
+  Backend,
+  Message,
+  MessageHeader,
+  Receipt,
+  SeqPos,
+  ShardId,
+  StreamKey,
+  Supports,
+} from './types.js';
+
+interface PendingEntry {
+  owner: string;
+  deliveredAt: number;
+}
+
+/** One (stream, shard): messages in order, sequence n at index n - 1, plus its consumer groups. */
+class ShardLog {
+  readonly messages: StreamMessage[] = [];
+  readonly groups = new Map<string, { cursor: number; pending: Map<bigint, PendingEntry> }>();
+  constructor(
+    readonly stream: StreamKey,
+    readonly shard: ShardId,
+  ) {}
+
+  group(name: string, start: 'earliest' | 'latest') {
+    let group = this.groups.get(name);
+    if (!group) {
+      group = { cursor: start === 'latest' ? this.messages.length : 0, pending: new Map() };
+      this.groups.set(name, group);
+    }
+    return group;
+  }
+}
+
+/** The data of one `memory://name`: shared by every streamer of that name in this process. */
+class MemoryStore {
+  readonly streams = new Map<StreamKey, Map<ShardId, ShardLog>>();
+  #wakers = new Set<() => void>();
+
+  log(stream: StreamKey, shard: ShardId): ShardLog {
+    let shards = this.streams.get(stream);
+    if (!shards) this.streams.set(stream, (shards = new Map()));
+    let log = shards.get(shard);
+    if (!log) shards.set(shard, (log = new ShardLog(stream, shard)));
+    return log;
+  }
+
+  append(message: OutgoingMessage): Receipt {
+    const log = this.log(message.streamKey, message.shardId);
+    const stored = new StreamMessage(
+      message.streamKey,
+      message.shardId,
+      BigInt(log.messages.length + 1),
+      message.timestamp ?? new Date(),
+      message.payload.slice(), // the caller may reuse its buffer
+      Object.freeze({ ...message.headers }),
+    );
+    log.messages.push(stored);
+    this.wake();
+    const { streamKey, shardId, sequence, timestamp } = stored;
+    return { streamKey, shardId, sequence, timestamp };
+  }
+
+  /** Wakes every reader waiting in changed(). */
+  wake(): void {
+    if (this.#wakers.size === 0) return;
+    const wakers = [...this.#wakers];
+    this.#wakers.clear();
+    for (const wake of wakers) wake();
+  }
+
+  /** Resolves on the next append. */
+  changed(signal: AbortSignal | undefined, stop: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        this.#wakers.delete(done);
+        signal?.removeEventListener('abort', aborted);
+        stop.removeEventListener('abort', done);
+        resolve();
+      };
+      const aborted = () => {
+        this.#wakers.delete(done);
+        stop.removeEventListener('abort', done);
+        reject(abortError(signal));
+      };
+      this.#wakers.add(done);
+      signal?.addEventListener('abort', aborted, { once: true });
+      stop.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+const stores = new Map<string, MemoryStore>();
+
+export const MEMORY_SUPPORTS: Supports = Object.freeze({
+  realtime: true,
+  history: true,
+  resumable: true,
+  loadBalanced: true,
+  failover: true,
+  seek: true,
+  rewind: true,
+  shards: true,
+  headers: true,
+  timestamps: true,
+});
+
+class MemoryProducer extends AbstractProducer {
+  constructor(
+    readonly store: MemoryStore,
+    anchor: StreamKey | undefined,
+    options: ResolvedProducerOptions,
+  ) {
+    super(anchor, options, MEMORY_SUPPORTS);
+  }
+
+  protected _send(message: OutgoingMessage): Promise<Receipt> {
+    return Promise.resolve(this.store.append(message));
+  }
+}
+
+interface Source {
+  log: ShardLog;
+  /** realtime: index of the next message to read. */
+  cursor: number;
+}
+
+class MemoryConsumer extends AbstractConsumer {
+  readonly #store: MemoryStore;
+  readonly #sources = new Map<ShardLog, Source>();
+  readonly #stop = new AbortController();
+  readonly #claimTimer: ReturnType<typeof setInterval> | undefined;
+  /** Group modes: this member's pending messages to hand out before new ones. */
+  #replay: StreamMessage[] = [];
+  #turn = 0;
+
+  constructor(store: MemoryStore, streams: StreamKey[], options: ResolvedConsumerOptions) {
+    super(streams, options);
+    this.#store = store;
+    this.#discover(options.start);
+    if (this.#group !== undefined) {
+      for (const source of this.#sources.values()) this.#replayOwn(source.log);
+    }
+    if (options.mode === 'loadBalanced' && options.autoCommit !== 'immediate') {
+      this.#claimTimer = setInterval(() => this.#claim(), Math.max(options.autoClaimIntervalMs, 1));
+      this.#claimTimer.unref?.();
+    }
+  }
+
+  get #group(): string | undefined {
+    return this.options.group;
+  }
+
+  protected async _next(signal: AbortSignal | undefined): Promise<Message> {
+    for (;;) {
+      if (this.#stop.signal.aborted)
+        throw new StreamerError('CONSUMER_ENDED', 'Consumer has ended');
+      if (signal?.aborted) throw abortError(signal);
+      const message = this.#take();
+      if (message) return message;
+      await this.#store.changed(signal, this.#stop.signal);
+    }
+  }
+
+  protected async _end(): Promise<void> {
+    clearInterval(this.#claimTimer);
+    this.#stop.abort();
+  }
+
+  protected override async _commit(acked: MessageHeader[]): Promise<void> {
+    for (const header of acked) {
+      const log = this.#store.streams.get(header.streamKey)?.get(header.shardId);
+      log?.groups.get(this.#group!)?.pending.delete(header.sequence);
+    }
+  }
+
+  protected override async _rewind(to: SeqPos): Promise<void> {
+    this.#discover('earliest');
+    for (const source of this.#sources.values()) {
+      const length = source.log.messages.length;
+      const index =
+        to === 'beginning'
+          ? 0
+          : to === 'end'
+            ? length
+            : Number(to.at > BigInt(length) ? BigInt(length) : to.at > 0n ? to.at - 1n : 0n);
+      this.#moveTo(source, index);
+    }
+  }
+
+  protected override async _seek(to: Date): Promise<void> {
+    this.#discover('earliest');
+    const time = to.getTime();
+    for (const source of this.#sources.values()) {
+      const index = source.log.messages.findIndex((m) => m.timestamp.getTime() >= time);
+      this.#moveTo(source, index < 0 ? source.log.messages.length : index);
+    }
+  }
+
+  // A group's position is the group's, shared by its members (as a Redis XGROUP SETID).
+  #moveTo(source: Source, index: number): void {
+    if (this.#group === undefined) source.cursor = index;
+    else {
+      source.log.group(this.#group, 'earliest').cursor = index;
+      this.#replay = [];
+    }
+  }
+
+  /** Picks up streams and shards that appeared since the last look. */
+  #discover(start: 'earliest' | 'latest'): void {
+    for (const stream of this.streams) {
+      for (const log of this.#store.streams.get(stream)?.values() ?? []) {
+        if (this.#sources.has(log)) continue;
+        const cursor = start === 'latest' ? log.messages.length : 0;
+        if (this.#group !== undefined) log.group(this.#group, start);
+        this.#sources.set(log, { log, cursor });
+      }
+    }
+  }
+
+  #take(): StreamMessage | undefined {
+    while (this.#replay.length > 0) {
+      const message = this.#replay.shift()!;
+      if (this.isAssigned(message.streamKey, message.shardId)) return message;
+    }
+    this.#discover('earliest'); // anything new appeared after this consumer started
+    const sources = [...this.#sources.values()];
+    // Round robin over the sources, so a busy stream never starves a quiet one.
+    for (let i = 0; i < sources.length; i++) {
+      const source = sources[(this.#turn + i) % sources.length]!;
+      if (!this.isAssigned(source.log.stream, source.log.shard)) continue;
+      const message = this.#takeFrom(source);
+      if (message) {
+        this.#turn = (this.#turn + i + 1) % sources.length;
+        return message;
+      }
+    }
+    return undefined;
+  }
+
+  #takeFrom(source: Source): StreamMessage | undefined {
+    const { messages } = source.log;
+    if (this.#group === undefined) {
+      return source.cursor < messages.length ? messages[source.cursor++] : undefined;
+    }
+    const group = source.log.group(this.#group, 'earliest');
+    if (group.cursor >= messages.length) return undefined;
+    const message = messages[group.cursor++]!;
+    if (this.options.autoCommit !== 'immediate') {
+      group.pending.set(message.sequence, {
+        owner: this.options.consumerId,
+        deliveredAt: Date.now(),
+      });
+    }
+    return message;
+  }
+
+  #replayOwn(log: ShardLog): void {
+    const pending = log.groups.get(this.#group!)?.pending;
+    for (const [sequence, entry] of pending ?? []) {
+      if (entry.owner === this.options.consumerId) {
+        entry.deliveredAt = Date.now();
+        this.#replay.push(log.messages[Number(sequence) - 1]!);
+      }
+    }
+    this.#replay.sort((a, b) => (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0));
+  }
+
+  /** Takes over other members' messages that have been pending longer than autoClaimIdleMs. */
+  #claim(): void {
+    const idleBefore = Date.now() - this.options.autoClaimIdleMs;
+    let claimed = false;
+    for (const { log } of this.#sources.values()) {
+      for (const [sequence, entry] of log.groups.get(this.#group!)?.pending ?? []) {
+        if (entry.owner === this.options.consumerId || entry.deliveredAt > idleBefore) continue;
+        entry.owner = this.options.consumerId;
+        entry.deliveredAt = Date.now();
+        this.#replay.push(log.messages[Number(sequence) - 1]!);
+        claimed = true;
+      }
+    }
+    if (claimed) this.#store.wake();
+  }
+}
+
+class MemoryStreamer extends AbstractStreamer {
+  readonly backend = 'memory';
+  readonly supports = MEMORY_SUPPORTS;
+
+  constructor(readonly store: MemoryStore) {
+    super();
+  }
+
+  protected async _createProducer(stream: StreamKey | undefined, options: ResolvedProducerOptions) {
+    return new MemoryProducer(this.store, stream, options) as MemoryProducer & Endable;
+  }
+
+  protected async _createConsumer(streams: StreamKey[], options: ResolvedConsumerOptions) {
+    return new MemoryConsumer(this.store, streams, options) as MemoryConsumer & Endable;
+  }
+
+  protected async _disconnect(): Promise<void> {}
+}
+
+/**
+ * `memory://[name]`: an in-process backend with the whole contract, for unit tests and for
+ * trying things out. Streamers connected with the same name share their data.
+ */
+export const memoryBackend: Backend = {
+  async connect(urls) {
+    const name = urls[0]!.host;
+    let store = stores.get(name);
+    if (!store) stores.set(name, (store = new MemoryStore()));
+    return new MemoryStreamer(store);
+  },
+};

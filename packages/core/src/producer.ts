@@ -1,0 +1,257 @@
+import { describe, invalidArgument, StreamerError } from './errors.js';
+import { pickShard } from './hash.js';
+import { type Endable, onEnd } from './internal.js';
+import { toBytes } from './message.js';
+import type { ResolvedProducerOptions } from './options.js';
+import { isValidShardId, validateStreamKey } from './stream-key.js';
+import type {
+  Payload,
+  Producer,
+  Receipt,
+  SendOptions,
+  ShardId,
+  StreamKey,
+  Supports,
+} from './types.js';
+
+/** A send as the backend receives it: validated, shard chosen, payload as bytes. */
+export interface OutgoingMessage {
+  streamKey: StreamKey;
+  shardId: ShardId;
+  payload: Uint8Array;
+  timestamp: Date | undefined;
+  headers: Record<string, string> | undefined;
+}
+
+function validateSendOptions(options: SendOptions | undefined, supports: Supports): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null)
+    throw invalidArgument('send options', options, 'an object');
+  const { shard, key, timestamp, headers } = options;
+  if (shard !== undefined && !isValidShardId(shard))
+    throw invalidArgument('shard', shard, 'a non-negative safe integer');
+  if (key !== undefined && typeof key !== 'string') throw invalidArgument('key', key, 'a string');
+  if (
+    timestamp !== undefined &&
+    !(timestamp instanceof Date && !Number.isNaN(timestamp.getTime()))
+  ) {
+    throw invalidArgument('timestamp', timestamp, 'a valid Date');
+  }
+  if (headers !== undefined) {
+    if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+      throw invalidArgument('headers', headers, 'an object of strings');
+    }
+    if (!supports.headers && Object.keys(headers).length > 0) {
+      throw new StreamerError('UNSUPPORTED', 'This backend does not store headers');
+    }
+    for (const [name, value] of Object.entries(headers)) {
+      if (typeof value !== 'string')
+        throw invalidArgument(`header ${JSON.stringify(name)}`, value, 'a string');
+    }
+  }
+}
+
+/**
+ * What every backend's producer shares: argument checks (so a bad call rejects before any I/O),
+ * shard choice, the high-water mark, flush/end bookkeeping, and never an unhandled rejection from
+ * an un-awaited send. A backend implements `_send` (store one message, resolve its receipt) and
+ * optionally `_end`.
+ */
+export abstract class AbstractProducer implements Producer, Endable {
+  readonly #supports: Supports;
+  readonly #shards: number;
+  readonly #highWaterMark: number;
+  #anchor: StreamKey | undefined;
+  #roundRobin = 0;
+  #inFlight = new Set<Promise<Receipt>>();
+  #waiting: {
+    message: OutgoingMessage;
+    promise: Promise<Receipt>;
+    resolve(r: Receipt): void;
+    reject(e: unknown): void;
+  }[] = [];
+  #roomWaiters: (() => void)[] = [];
+  #failure: unknown;
+  #ending: Promise<void> | undefined;
+  #endListeners: (() => void)[] = [];
+
+  constructor(anchor: StreamKey | undefined, options: ResolvedProducerOptions, supports: Supports) {
+    this.#anchor = anchor;
+    this.#shards = options.shards;
+    this.#highWaterMark = options.highWaterMark;
+    this.#supports = supports;
+  }
+
+  /** Stores one message; resolves with its receipt. Called in send order. */
+  protected abstract _send(message: OutgoingMessage): Promise<Receipt>;
+
+  /** Releases what the producer holds; every send has settled by then. */
+  protected _end(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  get anchor(): StreamKey | undefined {
+    return this.#anchor;
+  }
+
+  get pending(): number {
+    return this.#inFlight.size + this.#waiting.length;
+  }
+
+  get ended(): boolean {
+    return this.#ending !== undefined;
+  }
+
+  anchorTo(stream: StreamKey): void {
+    if (this.#anchor !== undefined) {
+      throw new StreamerError(
+        'ALREADY_ANCHORED',
+        `Producer is anchored to ${describe(this.#anchor)} already; cannot anchor it to ${describe(stream)}`,
+      );
+    }
+    this.#anchor = validateStreamKey(stream);
+  }
+
+  send(payload: Payload, options?: SendOptions): Promise<Receipt> {
+    if (this.#anchor === undefined) {
+      return this.#handled(
+        Promise.reject(
+          new StreamerError('NOT_ANCHORED', 'Producer has no anchor stream: use sendTo(stream, …)'),
+        ),
+      );
+    }
+    return this.#send(this.#anchor, payload, options);
+  }
+
+  sendTo(stream: StreamKey, payload: Payload, options?: SendOptions): Promise<Receipt> {
+    try {
+      validateStreamKey(stream);
+    } catch (error) {
+      return this.#handled(Promise.reject(error));
+    }
+    return this.#send(stream, payload, options);
+  }
+
+  ready(): Promise<void> {
+    if (this.pending < this.#highWaterMark || this.ended) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  async flush(): Promise<void> {
+    // Only the sends made before this call: later ones must not keep a busy producer's flush waiting.
+    await Promise.allSettled([...this.#inFlight, ...this.#waiting.map((entry) => entry.promise)]);
+    if (this.#failure !== undefined) {
+      const failure = this.#failure;
+      this.#failure = undefined;
+      throw failure;
+    }
+  }
+
+  end(): Promise<void> {
+    this.#ending ??= (async () => {
+      try {
+        await this.flush();
+      } finally {
+        await this._end();
+        for (const waiter of this.#roomWaiters.splice(0)) waiter();
+        for (const listener of this.#endListeners.splice(0)) listener();
+      }
+    })();
+    return this.#ending;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.end();
+  }
+
+  [onEnd](listener: () => void): void {
+    this.#endListeners.push(listener);
+  }
+
+  #send(
+    streamKey: StreamKey,
+    payload: Payload,
+    options: SendOptions | undefined,
+  ): Promise<Receipt> {
+    if (this.ended) {
+      return this.#handled(
+        Promise.reject(new StreamerError('PRODUCER_ENDED', 'Producer has ended: create a new one')),
+      );
+    }
+    let message: OutgoingMessage;
+    try {
+      if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
+        throw invalidArgument('payload', payload, 'a string or a Uint8Array');
+      }
+      validateSendOptions(options, this.#supports);
+      if (options?.shard !== undefined && options.shard >= this.#shards && this.#shards > 1) {
+        throw invalidArgument(
+          'shard',
+          options.shard,
+          `below the producer's shard count ${this.#shards}`,
+        );
+      }
+      message = {
+        streamKey,
+        shardId: pickShard(this.#shards, options?.shard, options?.key, this.#roundRobin++),
+        payload: toBytes(payload),
+        timestamp: options?.timestamp,
+        headers: options?.headers,
+      };
+    } catch (error) {
+      return this.#handled(Promise.reject(error));
+    }
+    if (this.#waiting.length > 0 || this.#inFlight.size >= this.#highWaterMark) {
+      // Over the high-water mark: hold the message (in order) until sends in flight settle.
+      let resolve!: (receipt: Receipt) => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<Receipt>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#waiting.push({ message, promise, resolve, reject });
+      return this.#handled(promise);
+    }
+    return this.#start(message);
+  }
+
+  #start(message: OutgoingMessage): Promise<Receipt> {
+    let sent: Promise<Receipt>;
+    try {
+      sent = this._send(message);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    this.#inFlight.add(sent);
+    sent.then(
+      () => this.#settled(sent),
+      (error) => {
+        this.#failure ??= error;
+        this.#settled(sent);
+      },
+    );
+    return sent;
+  }
+
+  #settled(sent: Promise<Receipt>): void {
+    this.#inFlight.delete(sent);
+    while (this.#waiting.length > 0 && this.#inFlight.size < this.#highWaterMark) {
+      const next = this.#waiting.shift()!;
+      this.#start(next.message).then(next.resolve, next.reject);
+    }
+    if (this.#roomWaiters.length > 0 && this.pending < this.#highWaterMark) {
+      for (const waiter of this.#roomWaiters.splice(0)) waiter();
+    }
+  }
+
+  /**
+   * Marks a failed send handled, so an un-awaited one never crashes the process, and keeps its
+   * error for the next flush() or end(), so it is not lost either.
+   */
+  #handled<T>(promise: Promise<T>): Promise<T> {
+    promise.catch((error) => {
+      this.#failure ??= error;
+    });
+    return promise;
+  }
+}

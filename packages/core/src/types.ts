@@ -1,0 +1,155 @@
+/** A stream's name: 1 to 249 of `A-Z a-z 0-9 . _ -`; `SEA_STREAMER_INTERNAL` is reserved. */
+export type StreamKey = string;
+/** A shard of a stream: a non-negative safe integer. */
+export type ShardId = number;
+/** Sequence number of a message, strictly increasing per (stream, shard). */
+export type SeqNo = bigint;
+/** A position to rewind to; `{ at: n }` makes the first message with sequence >= n the next one. */
+export type SeqPos = 'beginning' | 'end' | { at: SeqNo };
+export type Payload = string | Uint8Array;
+
+export interface MessageHeader {
+  streamKey: StreamKey;
+  shardId: ShardId;
+  sequence: SeqNo;
+  timestamp: Date;
+}
+
+/** What a send resolves to: where the message was stored. */
+export type Receipt = MessageHeader;
+
+export interface Message extends MessageHeader {
+  payload: Uint8Array;
+  /** Extra fields stored with the message; `{}` where a backend has none. */
+  headers: Readonly<Record<string, string>>;
+  /** The payload as UTF-8; rejects invalid UTF-8 with INVALID_PAYLOAD. */
+  text(): string;
+  /** The payload parsed as JSON; INVALID_PAYLOAD when it is not JSON. */
+  json<T = unknown>(): T;
+}
+
+export interface SendOptions {
+  /** The shard to write to. Wins over `key`. */
+  shard?: ShardId;
+  /** Messages with the same key land on the same shard (stable hash modulo the shard count). */
+  key?: string;
+  /** The message's timestamp, where the backend stores one; default now. */
+  timestamp?: Date;
+  /** Extra fields, where the backend supports headers. */
+  headers?: Record<string, string>;
+}
+
+export interface ProducerOptions {
+  /**
+   * How many shards each stream has. Sends without `shard` or `key` go round robin over them.
+   * Default 1: unsharded.
+   */
+  shards?: number;
+  /** How many sends may be in flight before new ones wait for room (see `ready()`). Default 10000. */
+  highWaterMark?: number;
+}
+
+export interface Producer extends AsyncDisposable {
+  /** The stream `send` writes to, if the producer was created for one. */
+  readonly anchor: StreamKey | undefined;
+  /** Sends to the anchored stream; NOT_ANCHORED when there is none. */
+  send(payload: Payload, options?: SendOptions): Promise<Receipt>;
+  sendTo(stream: StreamKey, payload: Payload, options?: SendOptions): Promise<Receipt>;
+  /** Anchors an unanchored producer; ALREADY_ANCHORED when it has one. */
+  anchorTo(stream: StreamKey): void;
+  /** Sends not yet stored (in flight or waiting for room). */
+  readonly pending: number;
+  /** Resolves when fewer than `highWaterMark` sends are pending: await it in a send loop to keep memory flat. */
+  ready(): Promise<void>;
+  /** Every send before it is stored, or this rejects with the first failure since the last flush. */
+  flush(): Promise<void>;
+  /** Flushes, then releases the producer. Idempotent; later sends reject PRODUCER_ENDED. */
+  end(): Promise<void>;
+}
+
+export type ConsumerMode = 'realtime' | 'resumable' | 'loadBalanced';
+export type AutoCommit = 'immediate' | 'delayed' | 'rolling' | 'disabled';
+
+export interface ConsumerOptions {
+  /** Default 'realtime'. */
+  mode?: ConsumerMode;
+  /** The consumer group (resumable: required; loadBalanced: default 'default'). */
+  group?: string;
+  /** This member's name in the group (resumable: default 'main'; loadBalanced: a unique name). */
+  consumerId?: string;
+  /** Where a new consumer, or a new group, begins. Default 'latest'. */
+  start?: 'earliest' | 'latest';
+  /** How acks and commits happen in group modes. Default 'delayed'. */
+  autoCommit?: AutoCommit;
+  /** `delayed`: how long after delivery a message is committed. Default 5000. */
+  autoCommitDelayMs?: number;
+  /** `delayed` / `rolling`: how often acks are committed. Default 1000. */
+  autoCommitIntervalMs?: number;
+  /** Messages read per round trip. Default 100. */
+  batchSize?: number;
+  /** Aborting ends the consumer; a pending `next()` rejects with ABORTED. */
+  signal?: AbortSignal;
+  /** loadBalanced: a member's unacked messages idle this long are claimed by another. Default 60000. */
+  autoClaimIdleMs?: number;
+  /** loadBalanced: how often to look for messages to claim. Default 30000. */
+  autoClaimIntervalMs?: number;
+}
+
+export interface NextOptions {
+  /**
+   * Gives up waiting when it aborts: the call rejects ABORTED (TIMEOUT for `AbortSignal.timeout()`)
+   * and no message is taken for it, so the next call gets the message this one would have.
+   */
+  signal?: AbortSignal;
+}
+
+export interface Consumer extends AsyncIterable<Message>, AsyncDisposable {
+  /** The next message; rejects STREAM_ENDED (the source ended) or CONSUMER_ENDED (end() was called). */
+  next(options?: NextOptions): Promise<Message>;
+  /** The next message is the first with timestamp >= `to`. */
+  seek(to: Date): Promise<void>;
+  /** 'beginning', 'end', or `{ at: n }`: the first message with sequence >= n comes next. */
+  rewind(to: SeqPos): Promise<void>;
+  /** Reads only these shards of `stream` (by default a consumer reads every shard). */
+  assign(stream: StreamKey, shard: ShardId): void;
+  unassign(stream: StreamKey, shard: ShardId): void;
+  /** Marks a message processed (group modes; a no-op in realtime mode). */
+  ack(message: MessageHeader): void;
+  /** Makes acks durable now. */
+  commit(): Promise<void>;
+  /** Commits acks, stops reading, releases connections. Idempotent. */
+  end(): Promise<void>;
+}
+
+/** What a backend can do; the conformance suite runs the tests a backend supports. */
+export interface Supports {
+  realtime: boolean;
+  /** Consumers with `start: 'earliest'` replay what was stored before they started. */
+  history: boolean;
+  resumable: boolean;
+  loadBalanced: boolean;
+  /** A dead loadBalanced member's unacked messages go to a live one. */
+  failover: boolean;
+  seek: boolean;
+  rewind: boolean;
+  shards: boolean;
+  headers: boolean;
+  /** `SendOptions.timestamp` is stored and read back. */
+  timestamps: boolean;
+}
+
+export interface Streamer extends AsyncDisposable {
+  /** 'redis' | 'file' | 'stdio' | 'memory' | … */
+  readonly backend: string;
+  readonly supports: Supports;
+  createProducer(stream?: StreamKey, options?: ProducerOptions): Promise<Producer>;
+  createConsumer(streams: StreamKey | StreamKey[], options?: ConsumerOptions): Promise<Consumer>;
+  /** Ends every producer and consumer of this streamer and closes its connections. Idempotent. */
+  disconnect(): Promise<void>;
+}
+
+/** What a backend package exports as `backend`, and what registerBackend takes. */
+export interface Backend {
+  /** Opens a streamer for `urls` (one per host of the URL; most backends take the first). */
+  connect(urls: URL[], options: Record<string, unknown>): Promise<Streamer>;
+}
