@@ -1,0 +1,123 @@
+import { EventEmitter } from 'node:events';
+import { createClient, ErrorReply, RESP_TYPES } from '@redis/client';
+import { backoffDelay, describe, StreamerError } from '@streamer/core';
+import type { ConnectionConfig } from './options.js';
+
+/**
+ * Replies as Buffers (payloads are binary) and maps as flat arrays (XREAD's reply is a map keyed
+ * by stream), and no per-command timer: node-redis arms a 5 s timeout per command by default,
+ * which costs about 6x on pipelined writes. Blocking reads must not time out either.
+ */
+const COMMAND_OPTIONS = {
+  timeout: 0,
+  typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.MAP]: Array },
+} as const;
+
+function makeClient(config: ConnectionConfig, onReconnecting: (attempt: number) => void) {
+  let ready = false;
+  const client = createClient({
+    username: config.username,
+    password: config.password,
+    database: config.db,
+    socket: {
+      host: config.host,
+      port: config.port,
+      connectTimeout: config.timeoutMs,
+      ...(config.tls ?? {}),
+      // The first connect fails fast (a wrong password must not turn into a retry storm); once a
+      // connection was up, a lost one is retried with exponential backoff and jitter.
+      reconnectStrategy: (retries: number, cause: Error) => {
+        if (!ready) return cause;
+        if (config.maxReconnectAttempts !== undefined && retries >= config.maxReconnectAttempts)
+          return new StreamerError(
+            'CONNECT',
+            `Gave up reconnecting to ${config.host}:${config.port} after ${retries} attempts`,
+            { cause },
+          );
+        onReconnecting(retries + 1);
+        return backoffDelay(retries, {
+          initialMs: config.reconnectInitialMs,
+          maxMs: config.reconnectMaxMs,
+        });
+      },
+    },
+    commandOptions: COMMAND_OPTIONS,
+    // While reconnecting, commands fail at once instead of queueing: the producer retries them
+    // itself in send order, and read loops back off. A queue would reorder retries.
+    disableOfflineQueue: true,
+  });
+  client.on('ready', () => {
+    ready = true;
+  });
+  return client;
+}
+
+export type RedisClient = ReturnType<typeof makeClient>;
+export type Reply = unknown;
+
+export interface LifecycleEvents {
+  connect: [];
+  reconnecting: [attempt: number];
+  error: [error: StreamerError];
+}
+
+/**
+ * The streamer's lifecycle events. `error` is only emitted when someone listens, so a lost
+ * connection never crashes a process that does not care.
+ */
+export class Lifecycle extends EventEmitter<LifecycleEvents> {
+  report(error: StreamerError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+/** Opens a connected client; CONNECT when the server is down, refuses us, or is too slow. */
+export async function openClient(
+  config: ConnectionConfig,
+  lifecycle: Lifecycle,
+): Promise<RedisClient> {
+  const client = makeClient(config, (attempt) => lifecycle.emit('reconnecting', attempt));
+  let connected = false;
+  client.on('error', (error: Error) => {
+    if (connected) lifecycle.report(toStreamerError(error, 'Redis connection error'));
+  });
+  client.on('ready', () => {
+    if (connected) lifecycle.emit('connect');
+  });
+  try {
+    await client.connect();
+  } catch (cause) {
+    client.destroy();
+    throw new StreamerError(
+      'CONNECT',
+      `Cannot connect to Redis at ${config.host}:${config.port}${config.db ? ` db ${config.db}` : ''}: ${(cause as Error)?.message ?? describe(cause)}`,
+      { cause, retriable: !(cause instanceof ErrorReply) },
+    );
+  }
+  connected = true;
+  return client;
+}
+
+/** Whether an error means the connection, not the command, failed: worth retrying. */
+export function isConnectionError(error: unknown): boolean {
+  if (error instanceof StreamerError) return error.retriable;
+  if (error instanceof ErrorReply)
+    return /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
+  return error instanceof Error;
+}
+
+/** A node-redis error as a StreamerError: BACKEND for server errors, CONNECT for lost connections. */
+export function toStreamerError(error: unknown, context: string): StreamerError {
+  if (error instanceof StreamerError) return error;
+  const message = (error as Error)?.message ?? String(error);
+  if (isConnectionError(error))
+    return new StreamerError('CONNECT', `${context}: ${message}`, {
+      cause: error,
+      retriable: true,
+    });
+  return new StreamerError('BACKEND', `${context}: ${message}`, { cause: error });
+}
+
+export function send<T = Reply>(client: RedisClient, args: (string | Buffer)[]): Promise<T> {
+  return client.sendCommand(args) as Promise<T>;
+}

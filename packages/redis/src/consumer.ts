@@ -1,0 +1,470 @@
+import {
+  AbstractConsumer,
+  AsyncQueue,
+  backoffDelay,
+  type Message,
+  type MessageHeader,
+  type ResolvedConsumerOptions,
+  type SeqPos,
+  StreamerError,
+  type StreamKey,
+  type StreamMessage,
+  sleep,
+} from '@streamer/core';
+import {
+  isConnectionError,
+  type Lifecycle,
+  openClient,
+  type RedisClient,
+  send,
+  toStreamerError,
+} from './connection.js';
+import { streamKeys } from './discovery.js';
+import { idBefore, sequenceToEntryId } from './entry-id.js';
+import { ackEntries, autoClaim, createGroup, type RawEntry, setGroupId } from './groups.js';
+import { decodeEntry, parseShardKey } from './layout.js';
+import { checkKnown, optionalBoolean, type StreamerConfig } from './options.js';
+
+/** One Redis key this consumer reads. */
+interface Source {
+  key: string;
+  stream: StreamKey;
+  shard: number;
+  /**
+   * Realtime: the last id read (XREAD reads after it; never `$`, which would skip what arrived
+   * between two reads: SeaStreamer's #47/#48). Groups: `>` for new entries, or the last pending
+   * id while this member's own pending list is replayed.
+   */
+  cursor: string;
+  replaying: boolean;
+}
+
+const CONSUMER_OPTIONS = ['mkstream', 'discoverIntervalMs'];
+/** XREAD/XREADGROUP reply with maps as flat arrays: key, entries, key, entries, … */
+type ReadReply = (Buffer | RawEntry[])[] | null;
+
+/**
+ * Reads Redis streams: a loop on a dedicated connection (BLOCK holds its socket) fills a queue of
+ * about one page that `next()` takes from. Realtime mode tracks the last id per key; group modes
+ * replay their own pending list, then read `>`.
+ */
+export class RedisConsumer extends AbstractConsumer {
+  readonly #client: RedisClient;
+  readonly #config: StreamerConfig;
+  readonly #lifecycle: Lifecycle;
+  readonly #sources = new Map<string, Source>();
+  readonly #queue = new AsyncQueue<StreamMessage>();
+  readonly #mkstream: boolean;
+  readonly #discoverIntervalMs: number;
+  #reader: RedisClient | undefined;
+  #readerId: string | undefined;
+  /** Bumped by rewind/seek: what a read started before returns is stale. */
+  #epoch = 0;
+  #lastDiscovery = 0;
+  #stopped = false;
+  readonly #stop = new AbortController();
+  #loop: Promise<void> | undefined;
+  #claimTimer: ReturnType<typeof setInterval> | undefined;
+  #claiming: Promise<void> = Promise.resolve();
+  /** autoCommit 'immediate': delivered messages waiting for their XACK. */
+  #delivered: MessageHeader[] = [];
+  #acking: Promise<void> | undefined;
+
+  private constructor(
+    client: RedisClient,
+    config: StreamerConfig,
+    lifecycle: Lifecycle,
+    streams: StreamKey[],
+    options: ResolvedConsumerOptions,
+  ) {
+    super(streams, options);
+    checkKnown('consumer', options.extra, CONSUMER_OPTIONS);
+    this.#client = client;
+    this.#config = config;
+    this.#lifecycle = lifecycle;
+    this.#mkstream = optionalBoolean('mkstream', options.extra.mkstream, true);
+    const interval = options.extra.discoverIntervalMs ?? 2000;
+    if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 10)
+      throw new StreamerError(
+        'INVALID_ARGUMENT',
+        `discoverIntervalMs must be a number of milliseconds >= 10, got ${String(interval)}`,
+      );
+    this.#discoverIntervalMs = interval;
+  }
+
+  /** Opens the read connection and anchors every key, so `latest` means "after this call". */
+  static async open(
+    client: RedisClient,
+    config: StreamerConfig,
+    lifecycle: Lifecycle,
+    streams: StreamKey[],
+    options: ResolvedConsumerOptions,
+  ): Promise<RedisConsumer> {
+    const consumer = new RedisConsumer(client, config, lifecycle, streams, options);
+    await consumer.#start();
+    return consumer;
+  }
+
+  get #group(): string | undefined {
+    return this.options.group;
+  }
+
+  async #start(): Promise<void> {
+    try {
+      await this.#discover(this.options.start);
+    } catch (error) {
+      // e.g. a group that cannot be created: the first next() says why, as SeaStreamer does.
+      if (isConnectionError(error)) throw toStreamerError(error, 'Cannot start the consumer');
+      this.#queue.close(toStreamerError(error, 'Cannot start the consumer'));
+      return;
+    }
+    this.#reader = await openClient(this.#config.connection, this.#lifecycle);
+    this.#loop = this.#run();
+    if (this.options.mode === 'loadBalanced') {
+      this.#claimTimer = setInterval(
+        () => {
+          this.#claiming = this.#claiming.then(() => this.#claim());
+        },
+        Math.max(this.options.autoClaimIntervalMs, 1),
+      );
+      this.#claimTimer.unref?.();
+    }
+  }
+
+  protected async _next(signal: AbortSignal | undefined): Promise<Message> {
+    for (;;) {
+      const message = await this.#queue.shift(signal);
+      if (!this.isAssigned(message.streamKey, message.shardId)) continue;
+      if (this.#group !== undefined && this.options.autoCommit === 'immediate') {
+        this.#delivered.push(message);
+        this.#acking ??= this.#ackDelivered();
+      }
+      return message;
+    }
+  }
+
+  protected async _end(): Promise<void> {
+    this.#stopped = true;
+    this.#stop.abort();
+    clearInterval(this.#claimTimer);
+    this.#queue.abort(new StreamerError('CONSUMER_ENDED', 'Consumer has ended'));
+    // Closing the read connection interrupts a blocked XREAD at once.
+    this.#reader?.destroy();
+    await Promise.allSettled([this.#loop, this.#claiming, this.#acking]);
+    await this.#ackDelivered().catch(() => {});
+  }
+
+  protected override async _commit(acked: MessageHeader[]): Promise<void> {
+    const byKey = new Map<string, string[]>();
+    for (const header of acked) {
+      const id = sequenceToEntryId(header.sequence);
+      for (const key of this.#keysOf(header.streamKey, header.shardId)) {
+        let ids = byKey.get(key);
+        if (!ids) byKey.set(key, (ids = []));
+        ids.push(id);
+      }
+    }
+    try {
+      await Promise.all(
+        [...byKey].map(([key, ids]) => ackEntries(this.#client, key, this.#group!, ids)),
+      );
+    } catch (error) {
+      throw toStreamerError(error, `XACK in group ${JSON.stringify(this.#group)} failed`);
+    }
+  }
+
+  protected override async _rewind(to: SeqPos): Promise<void> {
+    await this.#reposition((source) =>
+      to === 'beginning'
+        ? Promise.resolve('0-0')
+        : to === 'end'
+          ? this.#lastId(source.key)
+          : Promise.resolve(idBefore(to.at)),
+    );
+  }
+
+  protected override async _seek(to: Date): Promise<void> {
+    const before = idBefore(BigInt(to.getTime()) << 16n);
+    await this.#reposition(() => Promise.resolve(before));
+  }
+
+  protected override _assignmentsChanged(): void {
+    this.#unblock();
+  }
+
+  /**
+   * Realtime: moves each key's cursor. Groups: XGROUP SETID, which moves the whole group (every
+   * member reads from there); entries already pending stay pending.
+   */
+  async #reposition(position: (source: Source) => Promise<string>): Promise<void> {
+    try {
+      await this.#discover('earliest');
+      const sources = [...this.#sources.values()];
+      const ids = await Promise.all(sources.map(position));
+      this.#epoch++;
+      for (const [i, source] of sources.entries()) {
+        if (this.#group === undefined) source.cursor = ids[i]!;
+        else {
+          await setGroupId(this.#client, source.key, this.#group, ids[i]!);
+          source.cursor = '>';
+          source.replaying = false;
+        }
+      }
+      this.#queue.clear();
+      this.#unblock();
+    } catch (error) {
+      throw toStreamerError(error, 'Repositioning the consumer failed');
+    }
+  }
+
+  /** The id of the last entry of `key` ('0-0' when it has none). */
+  async #lastId(key: string): Promise<string> {
+    const last = await send<RawEntry[]>(this.#client, ['XREVRANGE', key, '+', '-', 'COUNT', '1']);
+    return last?.[0]?.[0].toString() ?? '0-0';
+  }
+
+  /** Interrupts a blocked read so the loop picks up new cursors or keys at once. */
+  #unblock(): void {
+    if (this.#readerId === undefined) return;
+    // Without permission for CLIENT UNBLOCK the read ends by itself within discoverIntervalMs.
+    send(this.#client, ['CLIENT', 'UNBLOCK', this.#readerId]).catch(() => {});
+  }
+
+  /** Finds the keys of every stream (shards included) and anchors the new ones. */
+  async #discover(start: 'earliest' | 'latest'): Promise<void> {
+    this.#lastDiscovery = Date.now();
+    const found = await Promise.all(this.streams.map((s) => streamKeys(this.#client, s)));
+    for (const [i, stream] of this.streams.entries()) {
+      const keys = found[i]!;
+      // Realtime reads the plain key even before it exists; a group needs a stream to live on.
+      if (!keys.includes(stream) && (this.#group === undefined || keys.length === 0))
+        keys.unshift(stream);
+      for (const key of keys) {
+        if (this.#sources.has(key)) continue;
+        const source: Source = {
+          key,
+          ...parseShardKey(key),
+          stream,
+          cursor: '0-0',
+          replaying: this.#group !== undefined,
+        };
+        if (this.#group === undefined) {
+          if (start === 'latest') source.cursor = await this.#lastId(key);
+        } else {
+          await createGroup(
+            this.#client,
+            key,
+            this.#group,
+            start === 'latest' ? '$' : '0',
+            this.#mkstream,
+          );
+          source.cursor = '0';
+        }
+        this.#sources.set(key, source);
+      }
+    }
+  }
+
+  async #run(): Promise<void> {
+    let attempt = 0;
+    while (!this.#stopped) {
+      try {
+        await this.#queue.untilShorterThan(this.options.batchSize);
+        if (this.#stopped) break;
+        if (Date.now() - this.#lastDiscovery >= this.#discoverIntervalMs)
+          await this.#discover('earliest');
+        this.#readerId ??= String(await send(this.#reader!, ['CLIENT', 'ID']));
+        const epoch = this.#epoch;
+        const read = this.#group === undefined ? this.#readRealtime() : this.#readGroup();
+        const reply = await read;
+        if (epoch === this.#epoch && !this.#stopped) this.#accept(reply);
+        attempt = 0;
+      } catch (error) {
+        if (this.#stopped) break;
+        const failure = await this.#recover(error, attempt++);
+        if (failure) {
+          this.#queue.pushError(failure);
+          this.#queue.close(failure);
+          break;
+        }
+      }
+    }
+  }
+
+  #active(): Source[] {
+    return [...this.#sources.values()].filter((s) => this.isAssigned(s.stream, s.shard));
+  }
+
+  #readRealtime(): Promise<{ reply: ReadReply; replay: boolean }> {
+    const sources = this.#active();
+    const args = [
+      'XREAD',
+      'COUNT',
+      String(this.options.batchSize),
+      'BLOCK',
+      String(this.#discoverIntervalMs),
+      'STREAMS',
+    ];
+    for (const s of sources) args.push(s.key);
+    for (const s of sources) args.push(s.cursor);
+    return send<ReadReply>(this.#reader!, args).then((reply) => ({ reply, replay: false }));
+  }
+
+  #readGroup(): Promise<{ reply: ReadReply; replay: boolean }> {
+    const all = this.#active();
+    const replaying = all.filter((s) => s.replaying);
+    const sources = replaying.length > 0 ? replaying : all;
+    const args = [
+      'XREADGROUP',
+      'GROUP',
+      this.#group!,
+      this.options.consumerId,
+      'COUNT',
+      String(this.options.batchSize),
+    ];
+    // Replaying our own pending list returns at once; only reads of new entries block.
+    if (replaying.length === 0) args.push('BLOCK', String(this.#discoverIntervalMs));
+    args.push('STREAMS');
+    for (const s of sources) args.push(s.key);
+    for (const s of sources) args.push(s.cursor);
+    return send<ReadReply>(this.#reader!, args).then((reply) => {
+      if (replaying.length > 0) {
+        // A key absent from the reply, or with no entries, has no more pending entries for us.
+        const seen = new Set<string>();
+        for (let i = 0; reply && i < reply.length; i += 2) {
+          if ((reply[i + 1] as RawEntry[]).length > 0) seen.add(String(reply[i]));
+        }
+        for (const s of replaying) {
+          if (!seen.has(s.key)) {
+            s.replaying = false;
+            s.cursor = '>';
+          }
+        }
+      }
+      return { reply, replay: replaying.length > 0 };
+    });
+  }
+
+  #accept({ reply, replay }: { reply: ReadReply; replay: boolean }): void {
+    if (!reply) return;
+    const gone: [string, string][] = [];
+    for (let i = 0; i < reply.length; i += 2) {
+      const key = String(reply[i]);
+      const source = this.#sources.get(key);
+      const entries = reply[i + 1] as RawEntry[];
+      if (!source || entries.length === 0) continue;
+      for (const [rawId, fields] of entries) {
+        const id = rawId.toString();
+        if (fields === null) {
+          gone.push([key, id]); // deleted while pending: nothing to deliver, nothing to keep
+          continue;
+        }
+        this.#queue.push(
+          decodeEntry(source.stream, source.shard, id, fields, this.#config.messageField),
+        );
+      }
+      if (this.#group === undefined || replay)
+        source.cursor = entries[entries.length - 1]![0].toString();
+    }
+    for (const [key, id] of gone) ackEntries(this.#client, key, this.#group!, [id]).catch(() => {});
+  }
+
+  /** Decides what a failed read means: undefined to read again, or the error to end with. */
+  async #recover(error: unknown, attempt: number): Promise<StreamerError | undefined> {
+    const message = (error as Error)?.message ?? '';
+    if (message.startsWith('WRONGTYPE')) return this.#wrongType(error);
+    if (message.startsWith('NOGROUP') && this.#group !== undefined) {
+      // The key was deleted (and maybe re-created) under us: recreate the group and go on.
+      try {
+        for (const source of this.#sources.values()) {
+          await createGroup(this.#client, source.key, this.#group, '0', this.#mkstream);
+        }
+        return undefined;
+      } catch (cause) {
+        return toStreamerError(
+          cause,
+          `Cannot recreate consumer group ${JSON.stringify(this.#group)}`,
+        );
+      }
+    }
+    if (!isConnectionError(error)) return toStreamerError(error, 'Reading from Redis failed');
+    this.#readerId = undefined; // a new connection has a new id
+    this.#lifecycle.report(toStreamerError(error, 'Reading from Redis failed, retrying'));
+    await sleep(
+      backoffDelay(attempt, {
+        initialMs: this.#config.connection.reconnectInitialMs,
+        maxMs: this.#config.connection.reconnectMaxMs,
+      }),
+      this.#stop.signal,
+    ).catch(() => {});
+    return undefined;
+  }
+
+  async #wrongType(error: unknown): Promise<StreamerError> {
+    const keys = [...this.#sources.keys()];
+    const types = await Promise.all(
+      keys.map((key) => send(this.#client, ['TYPE', key]).then(String, () => '?')),
+    );
+    const bad = keys
+      .map((key, i) => [key, types[i]] as const)
+      .filter(([, type]) => type !== 'stream' && type !== 'none')
+      .map(([key, type]) => `${JSON.stringify(key)} holds a ${type}, not a stream`);
+    return new StreamerError('BACKEND', `WRONGTYPE: key ${bad.join('; key ') || '(unknown)'}`, {
+      cause: error,
+    });
+  }
+
+  /** loadBalanced failover: takes over entries other members left pending for autoClaimIdleMs. */
+  async #claim(): Promise<void> {
+    if (this.#stopped) return;
+    for (const source of this.#active()) {
+      try {
+        const entries = await autoClaim(
+          this.#client,
+          source.key,
+          this.#group!,
+          this.options.consumerId,
+          this.options.autoClaimIdleMs,
+          this.options.batchSize,
+        );
+        for (const [rawId, fields] of entries) {
+          if (this.#stopped) return;
+          this.#queue.push(
+            decodeEntry(
+              source.stream,
+              source.shard,
+              rawId.toString(),
+              fields,
+              this.#config.messageField,
+            ),
+          );
+        }
+      } catch (error) {
+        this.#lifecycle.report(
+          toStreamerError(error, `XAUTOCLAIM on ${JSON.stringify(source.key)} failed`),
+        );
+      }
+    }
+  }
+
+  /** autoCommit 'immediate': what next() handed out is acked in one XACK per key, a tick later. */
+  async #ackDelivered(): Promise<void> {
+    await Promise.resolve();
+    while (this.#delivered.length > 0) {
+      const batch = this.#delivered.splice(0);
+      await this._commit(batch).catch((error) =>
+        this.#lifecycle.report(toStreamerError(error, 'XACK failed')),
+      );
+    }
+    this.#acking = undefined;
+  }
+
+  /** The keys a message of (stream, shard) can come from: shard 0 is `name` or `name:0`. */
+  #keysOf(stream: StreamKey, shard: number): string[] {
+    const keys: string[] = [];
+    for (const source of this.#sources.values()) {
+      if (source.stream === stream && source.shard === shard) keys.push(source.key);
+    }
+    return keys;
+  }
+}

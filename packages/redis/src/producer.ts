@@ -1,0 +1,237 @@
+import {
+  AbstractProducer,
+  invalidArgument,
+  type OutgoingMessage,
+  type Receipt,
+  type ResolvedProducerOptions,
+  StreamerError,
+  type Supports,
+  sleep,
+} from '@streamer/core';
+import {
+  isConnectionError,
+  type Lifecycle,
+  type RedisClient,
+  send,
+  toStreamerError,
+} from './connection.js';
+import { parseEntryId } from './entry-id.js';
+import { entryFields, shardKey } from './layout.js';
+import { checkKnown } from './options.js';
+import { trimArgs } from './trim.js';
+
+/** One XADD: kept until Redis acknowledges it, so a lost connection can retry it in order. */
+interface Op {
+  index: number;
+  key: string;
+  streamKey: string;
+  shardId: number;
+  id: string;
+  fields: (string | Buffer)[];
+  issuedAt: number;
+  /** The command may have reached Redis (it failed after being written, not before). */
+  maybeStored: boolean;
+  resolve(receipt: Receipt): void;
+  reject(error: unknown): void;
+}
+
+const TRIM_OPTIONS = ['maxLen', 'minTimestamp', 'minId', 'approximate'];
+
+/**
+ * Pipelined XADD: every send is written at once on the shared connection (node-redis writes what
+ * is issued in one tick as one batch), replies come back in order. Per key order holds because one
+ * connection carries every XADD; after a lost connection, unacknowledged sends are retried in send
+ * order before any later one, and sends Redis stored before the drop are recognised, not repeated.
+ */
+export class RedisProducer extends AbstractProducer {
+  readonly #client: RedisClient;
+  readonly #lifecycle: Lifecycle;
+  readonly #messageField: string;
+  readonly #sharded: boolean;
+  readonly #trim: string[];
+  #counter = 0;
+  /** While recovering from a lost connection: the sends to retry, then the newer ones. */
+  #held: Op[] | undefined;
+  /** The last id Redis acknowledged per key, to recognise sends stored before a drop. */
+  readonly #lastIds = new Map<string, string>();
+  #closed = false;
+
+  constructor(
+    client: RedisClient,
+    lifecycle: Lifecycle,
+    messageField: string,
+    anchor: string | undefined,
+    options: ResolvedProducerOptions,
+    supports: Supports,
+  ) {
+    super(anchor, options, supports);
+    checkKnown('producer', options.extra, TRIM_OPTIONS);
+    this.#client = client;
+    this.#lifecycle = lifecycle;
+    this.#messageField = messageField;
+    this.#sharded = options.shards > 1;
+    this.#trim = trimArgs(options.extra);
+  }
+
+  protected _send(message: OutgoingMessage): Promise<Receipt> {
+    if (message.headers && this.#messageField in message.headers) {
+      throw invalidArgument(
+        `header ${JSON.stringify(this.#messageField)}`,
+        message.headers[this.#messageField],
+        'absent: that field holds the payload (see the messageField option)',
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const op: Op = {
+        index: this.#counter++,
+        key: shardKey(message.streamKey, message.shardId, this.#sharded),
+        streamKey: message.streamKey,
+        shardId: message.shardId,
+        // Redis 7 takes `<ms>-*`: our timestamp, Redis' counter within the millisecond.
+        id: message.timestamp ? `${message.timestamp.getTime()}-*` : '*',
+        fields: entryFields(this.#messageField, message.payload, message.headers),
+        issuedAt: Date.now(),
+        maybeStored: false,
+        resolve,
+        reject,
+      };
+      if (this.#held) this.#held.push(op);
+      else this.#issue(op);
+    });
+  }
+
+  protected override async _end(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #issue(op: Op): void {
+    send<Buffer>(this.#client, ['XADD', op.key, ...this.#trim, op.id, ...op.fields]).then(
+      (reply) => this.#stored(op, reply.toString()),
+      (error) => this.#failed(op, error),
+    );
+  }
+
+  #stored(op: Op, id: string): void {
+    this.#lastIds.set(op.key, id);
+    const { ms, n } = parseEntryId(id);
+    op.resolve({
+      streamKey: op.streamKey,
+      shardId: op.shardId,
+      sequence: (ms << 16n) | n,
+      timestamp: new Date(Number(ms)),
+    });
+  }
+
+  #failed(op: Op, error: unknown): void {
+    if (!isConnectionError(error) || this.#closed) {
+      op.reject(this.#explain(op, error));
+      return;
+    }
+    // ClientOfflineError: refused before writing. Anything else may have reached Redis.
+    op.maybeStored ||= (error as Error).name !== 'ClientOfflineError';
+    if (this.#held) {
+      this.#held.push(op);
+      return;
+    }
+    this.#held = [op];
+    this.#recover().catch(() => {});
+  }
+
+  async #recover(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      // Let every failure of the dropped connection arrive, and the client reconnect.
+      await sleep(attempt === 0 ? 10 : 100);
+      if (!this.#client.isOpen) {
+        this.#rejectHeld(new StreamerError('DISCONNECTED', 'The Redis connection was closed'));
+        return;
+      }
+      if (!this.#client.isReady) continue;
+      try {
+        await this.#settleStored(this.#held!);
+      } catch (error) {
+        // Not reachable again yet: look again later. Any other failure: the retries will say.
+        if (isConnectionError(error)) continue;
+      }
+      const held = this.#held!.filter((op) => op.index >= 0).sort((a, b) => a.index - b.index);
+      this.#held = undefined;
+      for (const op of held) this.#issue(op);
+      return;
+    }
+  }
+
+  /**
+   * Sends that may have been stored before the connection dropped: entries after the last
+   * acknowledged id of their key whose fields match, in order, were stored by us; those resolve
+   * with the stored id instead of being written twice.
+   */
+  async #settleStored(held: Op[]): Promise<void> {
+    const byKey = new Map<string, Op[]>();
+    const ordered = [...held].sort((a, b) => a.index - b.index);
+    for (const op of ordered)
+      if (op.maybeStored) byKey.set(op.key, [...(byKey.get(op.key) ?? []), op]);
+    for (const [key, ops] of byKey) {
+      const last = this.#lastIds.get(key);
+      const count = String(ops.length * 2 + 16);
+      const entries =
+        (last
+          ? await send<[Buffer, Buffer[]][]>(this.#client, [
+              'XRANGE',
+              key,
+              `(${last}`,
+              '+',
+              'COUNT',
+              count,
+            ])
+          : (
+              await send<[Buffer, Buffer[]][]>(this.#client, [
+                'XREVRANGE',
+                key,
+                '+',
+                '-',
+                'COUNT',
+                count,
+              ])
+            ).reverse()) ?? [];
+      let i = 0;
+      for (const [rawId, fields] of entries) {
+        const op = ops[i];
+        if (!op) break;
+        const id = rawId.toString();
+        if (!last && Number(id.slice(0, id.indexOf('-'))) < op.issuedAt - 60_000) continue;
+        if (sameFields(fields, op.fields)) {
+          this.#stored(op, id);
+          op.index = -1; // settled: not to be written again
+          i++;
+        }
+      }
+    }
+  }
+
+  #rejectHeld(error: StreamerError): void {
+    for (const op of this.#held ?? []) op.reject(error);
+    this.#held = undefined;
+  }
+
+  #explain(op: Op, error: unknown): StreamerError {
+    const message = (error as Error)?.message ?? '';
+    if (op.id !== '*' && message.includes('equal or smaller than the target stream top item')) {
+      return new StreamerError(
+        'INVALID_ARGUMENT',
+        `timestamp ${new Date(Number(op.id.slice(0, -2))).toISOString()} is before the last entry of ${JSON.stringify(op.key)}: Redis stream ids only increase`,
+        { cause: error },
+      );
+    }
+    const failure = toStreamerError(error, `XADD to ${JSON.stringify(op.key)} failed`);
+    this.#lifecycle.report(failure);
+    return failure;
+  }
+}
+
+function sameFields(stored: Buffer[], sent: (string | Buffer)[]): boolean {
+  if (stored.length !== sent.length) return false;
+  for (let i = 0; i < sent.length; i++) {
+    const value = sent[i]!;
+    if (!stored[i]!.equals(typeof value === 'string' ? Buffer.from(value) : value)) return false;
+  }
+  return true;
+}

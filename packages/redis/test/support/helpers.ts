@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { type Consumer, connect, type Message, type Streamer } from '@streamer/core';
+import { inject } from 'vitest';
+import type { RedisStreamer } from '../../src/index.js';
+
+export { freshKey } from '@streamer/conformance';
+
+export const redisUrl = (): string => inject('redisUrl');
+
+/** A streamer on the test server (or `url`), typed with the Redis extras. */
+export async function open(url = redisUrl(), options: Record<string, unknown> = {}) {
+  return (await connect(url, options)) as Streamer & RedisStreamer;
+}
+
+/** Reads `n` messages, failing (not hanging) when one does not come within `timeoutMs`. */
+export async function take(c: Consumer, n: number, timeoutMs = 5000): Promise<Message[]> {
+  const out: Message[] = [];
+  for (let i = 0; i < n; i++) {
+    try {
+      out.push(await c.next({ signal: AbortSignal.timeout(timeoutMs) }));
+    } catch (error) {
+      throw new Error(`received ${i} of ${n} messages, then: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  return out;
+}
+
+/** Resolves with what arrives within `ms`, or undefined when nothing does. */
+export async function maybeNext(c: Consumer, ms = 300): Promise<Message | undefined> {
+  try {
+    return await c.next({ signal: AbortSignal.timeout(ms) });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'TIMEOUT') return undefined;
+    throw error;
+  }
+}
+
+export const texts = (messages: Message[]) => messages.map((m) => m.text());
+export const range = (n: number, prefix = 'm') =>
+  Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+const run = promisify(execFile);
+
+/** Runs the real redis-cli against `url`; resolves with its stdout. */
+export async function redisCli(url: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-u', url, ...args]);
+  return stdout;
+}

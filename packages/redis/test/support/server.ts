@@ -1,0 +1,114 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A port nobody listens on right now: bind port 0, read it, let it go. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function hasRedisServer(): boolean {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const INSTALL_HINT =
+  'redis-server was not found on PATH and REDIS_URL is not set. Install Redis 7 ' +
+  '(Debian/Ubuntu: "sudo apt-get install redis-server", macOS: "brew install redis") ' +
+  'or point REDIS_URL at a server you may write to, e.g. REDIS_URL=redis://127.0.0.1:6379';
+
+/**
+ * A throwaway redis-server on a loopback port, with AOF fsynced on every write so an
+ * acknowledged write survives kill -9. `restart()` brings it back on the same port and data.
+ */
+export class TestServer {
+  readonly dir: string;
+  #process: ChildProcess | undefined;
+  port = 0;
+
+  constructor(readonly extraArgs: string[] = []) {
+    this.dir = mkdtempSync(join(tmpdir(), 'streamer-redis-'));
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
+  async start(): Promise<this> {
+    if (this.port === 0) this.port = await freePort();
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--dir',
+        this.dir,
+        ...this.extraArgs,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.#process = child;
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) {
+          child.stdout!.off('data', onData);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.once('exit', (code) =>
+        reject(new Error(`redis-server exited with ${code}: ${output}`)),
+      );
+    });
+    child.stdout!.resume();
+    child.stderr!.resume();
+    return this;
+  }
+
+  /** kill -9: no shutdown, no final save: only what AOF fsynced survives. */
+  async kill(): Promise<void> {
+    const child = this.#process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    this.#process = undefined;
+  }
+
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
