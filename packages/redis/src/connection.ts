@@ -84,8 +84,17 @@ export async function openClient(
   client.on('ready', () => {
     if (connected) lifecycle.emit('connect');
   });
+  // connectTimeout covers the TCP connect only; a server that accepts and never answers the
+  // handshake would hang us, so the whole connect gets the deadline.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within timeoutMs ${config.timeoutMs}`)),
+      config.timeoutMs,
+    );
+  });
   try {
-    await client.connect();
+    await Promise.race([client.connect(), deadline]);
   } catch (cause) {
     client.destroy();
     throw new StreamerError(
@@ -93,6 +102,8 @@ export async function openClient(
       `Cannot connect to Redis at ${config.host}:${config.port}${config.db ? ` db ${config.db}` : ''}: ${(cause as Error)?.message ?? describe(cause)}`,
       { cause, retriable: !(cause instanceof ErrorReply) },
     );
+  } finally {
+    clearTimeout(timer);
   }
   connected = true;
   return client;

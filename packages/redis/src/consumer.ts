@@ -114,8 +114,9 @@ export class RedisConsumer extends AbstractConsumer {
       await this.#discover(this.options.start);
     } catch (error) {
       // e.g. a group that cannot be created: the first next() says why, as SeaStreamer does.
-      if (isConnectionError(error)) throw toStreamerError(error, 'Cannot start the consumer');
-      this.#queue.close(toStreamerError(error, 'Cannot start the consumer'));
+      const failure = toStreamerError(error, `Cannot start the consumer of ${this.#names()}`);
+      if (isConnectionError(error)) throw failure;
+      this.#queue.close(failure);
       return;
     }
     this.#reader = await openClient(this.#config.connection, this.#lifecycle);
@@ -387,7 +388,7 @@ export class RedisConsumer extends AbstractConsumer {
         );
       }
     }
-    if (!isConnectionError(error)) return toStreamerError(error, 'Reading from Redis failed');
+    if (!isConnectionError(error)) return toStreamerError(error, `Reading ${this.#names()} failed`);
     this.#readerId = undefined; // a new connection has a new id
     this.#lifecycle.report(toStreamerError(error, 'Reading from Redis failed, retrying'));
     await sleep(
@@ -457,6 +458,12 @@ export class RedisConsumer extends AbstractConsumer {
       );
     }
     this.#acking = undefined;
+  }
+
+  /** The keys read, for error messages. */
+  #names(): string {
+    const keys = this.#sources.size > 0 ? [...this.#sources.keys()] : this.streams;
+    return keys.map((key) => JSON.stringify(key)).join(', ');
   }
 
   /** The keys a message of (stream, shard) can come from: shard 0 is `name` or `name:0`. */
