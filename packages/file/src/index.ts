@@ -1,1 +1,26 @@
-export {};
+export { WILDCARD } from './consumer.js';
+export { CRC_INIT, crc16, crc16Update, runningChecksum } from './crc.js';
+export { Decoder, FileMessage } from './decoder.js';
+export {
+  type Beacon,
+  type BeaconItem,
+  beaconSize,
+  beaconSlots,
+  DEFAULT_BEACON_INTERVAL,
+  decodeBeacon,
+  decodeHeader,
+  decodeMessage,
+  EOS_KEY,
+  EOS_PAYLOAD,
+  encodeBeacon,
+  encodeHeader,
+  encodeMessage,
+  type FileHeader,
+  FORMAT_VERSION,
+  HEADER_SIZE,
+  isEos,
+  messageSize,
+} from './format.js';
+export type { FileConnectOptions, ReadOptions } from './options.js';
+export { type ReadMessagesOptions, readHeader, readMessages } from './reader.js';
+export { backend, FILE_SUPPORTS, FileStreamer } from './streamer.js';

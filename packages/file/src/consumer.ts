@@ -1,0 +1,198 @@
+import {
+  AbstractConsumer,
+  AsyncQueue,
+  type Message,
+  type MessageHeader,
+  type ResolvedConsumerOptions,
+  type SeqPos,
+  StreamerError,
+  type StreamKey,
+} from '@streamer/core';
+import { Cursor, type CursorTarget } from './cursor.js';
+import type { FileMessage } from './decoder.js';
+import { HEADER_SIZE } from './format.js';
+import type { GroupMember, LoadBalancer } from './group.js';
+import { type GroupOffsets, loadOffsets, saveOffsets, sidecarPath } from './offsets.js';
+import type { ReadOptions } from './options.js';
+import { untilRoom } from './room.js';
+
+/** Subscribing to this stream key reads every stream of the file (SeaStreamer's wildcard). */
+export const WILDCARD = 'SEA_STREAMER_WILDCARD';
+
+/** Per (stream, shard), messages handed out and not committed yet, in order; and which are acked. */
+interface Uncommitted {
+  delivered: bigint[];
+  head: number;
+  acked: Set<bigint>;
+}
+
+/** In-process state of each resumable group's offsets file: one copy, saves one at a time. */
+const groups = new Map<string, { offsets: GroupOffsets; saving: Promise<void> }>();
+
+/**
+ * A consumer of a stream file. realtime and resumable consumers read the file themselves with a
+ * Cursor; loadBalanced members get their share from the group's LoadBalancer.
+ */
+export class FileConsumer extends AbstractConsumer implements CursorTarget, GroupMember {
+  readonly path: string;
+  readonly queue = new AsyncQueue<FileMessage>();
+  readonly readAhead: number;
+  readonly #all: boolean;
+  #cursor: Cursor | undefined;
+  #balancer: LoadBalancer | undefined;
+  #sidecar: string | undefined;
+  readonly #uncommitted = new Map<string, Map<number, Uncommitted>>();
+
+  constructor(path: string, streams: StreamKey[], options: ResolvedConsumerOptions) {
+    super(streams, options);
+    this.path = path;
+    this.#all = streams.includes(WILDCARD);
+    this.readAhead = Math.max(options.batchSize, 16);
+  }
+
+  /** Opens the reading side: where it starts depends on the mode, `start` and stored offsets. */
+  async open(read: ReadOptions, balancer: LoadBalancer | undefined): Promise<void> {
+    if (balancer) {
+      this.#balancer = balancer;
+      await balancer.join(this, read);
+      return;
+    }
+    const cursor = await Cursor.open(this.path, read, this.options.batchSize, this);
+    this.#cursor = cursor;
+    try {
+      if (this.options.mode === 'resumable') await this.#resume(cursor);
+      else
+        await cursor.moveTo(this.options.start === 'earliest' ? HEADER_SIZE : await cursor.end());
+    } catch (error) {
+      await cursor.close();
+      throw error;
+    }
+  }
+
+  wants(message: { streamKey: string; shardId: number }): boolean {
+    return (
+      (this.#all || this.streams.includes(message.streamKey)) &&
+      this.isAssigned(message.streamKey, message.shardId)
+    );
+  }
+
+  async deliver(batch: FileMessage[], stop: AbortSignal): Promise<void> {
+    for (const m of batch) this.queue.push(m);
+    await untilRoom(this.queue, this.readAhead, stop);
+  }
+
+  damaged(error: StreamerError): void {
+    this.queue.pushError(error);
+  }
+
+  stopped(error: StreamerError): void {
+    this.queue.close(error);
+  }
+
+  reset(): void {
+    this.queue.clear();
+    this.#uncommitted.clear();
+  }
+
+  protected _next(signal: AbortSignal | undefined): Promise<Message> {
+    const next = this.#take(signal);
+    // A next() left pending when the consumer ends rejects CONSUMER_ENDED; the caller may look at
+    // it only after disconnect() finishes its file I/O, which must not count as unhandled meanwhile.
+    next.catch(() => {});
+    return next;
+  }
+
+  async #take(signal: AbortSignal | undefined): Promise<Message> {
+    for (;;) {
+      const message = await this.queue.shift(signal);
+      // Read ahead before an unassign(): such messages are dropped here.
+      if (!this.wants(message)) continue;
+      if (this.#sidecar !== undefined) this.#track(message);
+      return message;
+    }
+  }
+
+  protected async _end(): Promise<void> {
+    // A member's read-ahead goes back to the group first, so the others get it.
+    await this.#balancer?.leave(this);
+    await this.#cursor?.close();
+    // Last, so that a pending next() rejects just before end() resolves, not while files close.
+    this.queue.abort(new StreamerError('CONSUMER_ENDED', 'Consumer has ended'));
+  }
+
+  protected override async _rewind(to: SeqPos): Promise<void> {
+    if (this.#balancer) return this.#balancer.rewind(to);
+    await this.#cursor!.rewind(to);
+  }
+
+  protected override async _seek(to: Date): Promise<void> {
+    if (this.#balancer) return this.#balancer.seek(to);
+    await this.#cursor!.seek(to);
+  }
+
+  /** Resumable: moves each (stream, shard) past its acked prefix, then saves the offsets file. */
+  protected override async _commit(acked: MessageHeader[]): Promise<void> {
+    if (this.#sidecar === undefined) return;
+    for (const header of acked) {
+      this.#uncommitted.get(header.streamKey)?.get(header.shardId)?.acked.add(header.sequence);
+    }
+    const state = groups.get(this.#sidecar)!;
+    let changed = false;
+    for (const [stream, shards] of this.#uncommitted) {
+      for (const [shard, entry] of shards) {
+        let last: bigint | undefined;
+        while (
+          entry.head < entry.delivered.length &&
+          entry.acked.has(entry.delivered[entry.head]!)
+        ) {
+          last = entry.delivered[entry.head]!;
+          entry.acked.delete(last);
+          entry.head++;
+        }
+        if (entry.head > 1024) {
+          entry.delivered = entry.delivered.slice(entry.head);
+          entry.head = 0;
+        }
+        if (last === undefined) continue;
+        let positions = state.offsets.positions.get(stream);
+        if (!positions) state.offsets.positions.set(stream, (positions = new Map()));
+        positions.set(shard, last);
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    const path = this.#sidecar;
+    const save = state.saving.then(() => saveOffsets(path, state.offsets));
+    state.saving = save.catch(() => {});
+    await save;
+  }
+
+  #track(message: FileMessage): void {
+    let shards = this.#uncommitted.get(message.streamKey);
+    if (!shards) this.#uncommitted.set(message.streamKey, (shards = new Map()));
+    let entry = shards.get(message.shardId);
+    if (!entry) shards.set(message.shardId, (entry = { delivered: [], head: 0, acked: new Set() }));
+    entry.delivered.push(message.sequence);
+  }
+
+  async #resume(cursor: Cursor): Promise<void> {
+    const path = sidecarPath(this.path, this.options.group!);
+    let state = groups.get(path);
+    if (!state) {
+      let offsets = await loadOffsets(path);
+      if (!offsets) {
+        // A new group: its starting point is saved at once, so a restart resumes from there.
+        const from = this.options.start === 'earliest' ? HEADER_SIZE : await cursor.end();
+        offsets = { from, positions: new Map() };
+        await saveOffsets(path, offsets);
+      }
+      state = groups.get(path) ?? { offsets, saving: Promise.resolve() };
+      groups.set(path, state);
+    }
+    this.#sidecar = path;
+    const committed = new Map(
+      [...state.offsets.positions].map(([stream, shards]) => [stream, new Map(shards)]),
+    );
+    await cursor.resume(state.offsets.from, committed);
+  }
+}

@@ -1,0 +1,418 @@
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { type Receipt, StreamerError } from '@streamer/core';
+import { notifyChange } from './changes.js';
+import { CRC_INIT, runningChecksum } from './crc.js';
+import {
+  type Beacon,
+  beaconSlots,
+  EOS_KEY,
+  EOS_PAYLOAD,
+  encodeBeacon,
+  encodeHeader,
+  encodeMessage,
+  HEADER_SIZE,
+  MAX_ITEM_SIZE,
+  messageSize,
+} from './format.js';
+import { LogReader, readHeaderFrom } from './reader.js';
+
+const CHUNK = 1024 * 1024;
+/** Buffered bytes past which a write starts at once instead of at the end of the tick. */
+const EAGER_BYTES = 4 * CHUNK;
+
+/** What the writer knows of one (stream, shard): the next beacon item. */
+interface Source {
+  streamKey: string;
+  shardId: number;
+  sequence: number;
+  timestampMs: number;
+  running: number;
+}
+
+interface Waiter {
+  receipt: Receipt | undefined;
+  resolve(receipt: Receipt | undefined): void;
+  reject(error: unknown): void;
+}
+
+export interface WriterOptions {
+  /** For a new (empty) file; an existing file keeps its own. */
+  beaconInterval: number;
+  fileSizeLimit: number;
+}
+
+/**
+ * Appends messages to one `.ss` file. Messages are encoded into large buffers and written with one
+ * syscall per batch; each send resolves once its bytes are written to the OS. Beacons are put at
+ * every interval boundary, splicing the message that crosses it.
+ */
+export class LogWriter {
+  readonly path: string;
+  readonly beaconInterval: number;
+  readonly #handle: FileHandle;
+  readonly #limit: number;
+  readonly #slots: number;
+  readonly #sources = new Map<string, Map<number, Source>>();
+  #sorted: Source[] | undefined;
+  #beaconCount = 0;
+  /** File offset after everything appended (buffered or written). */
+  #offset: number;
+  /** File offset up to which bytes are written to the OS. */
+  #written: number;
+  #filled: Buffer[] = [];
+  #chunk = Buffer.allocUnsafe(CHUNK);
+  #chunkPos = 0;
+  #waiters: Waiter[] = [];
+  #scheduled = false;
+  #writing = false;
+  #failure: StreamerError | undefined;
+  #closed = false;
+
+  private constructor(
+    path: string,
+    handle: FileHandle,
+    beaconInterval: number,
+    offset: number,
+    limit: number,
+  ) {
+    this.path = path;
+    this.#handle = handle;
+    this.beaconInterval = beaconInterval;
+    this.#offset = offset;
+    this.#written = offset;
+    this.#limit = limit;
+    this.#slots = beaconSlots(beaconInterval);
+  }
+
+  /**
+   * Opens `path` (which must exist) for appending: writes the header into an empty file, or
+   * recovers every stream's last sequence number and running checksum from an existing one,
+   * dropping a trailing end-of-stream message and any half-written message after the last whole one.
+   */
+  static async open(path: string, options: WriterOptions): Promise<LogWriter> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r+');
+    } catch (cause) {
+      throw new StreamerError(
+        'CONNECT',
+        `Cannot open stream file ${path} for writing: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size === 0) {
+        const header = encodeHeader({
+          fileName: basename(path),
+          createdAt: new Date(),
+          beaconInterval: options.beaconInterval,
+        });
+        await handle.write(header, 0, header.length, 0);
+        return new LogWriter(
+          path,
+          handle,
+          options.beaconInterval,
+          HEADER_SIZE,
+          options.fileSizeLimit,
+        );
+      }
+      const header = await readHeaderFrom(handle, path);
+      const writer = new LogWriter(
+        path,
+        handle,
+        header.beaconInterval,
+        HEADER_SIZE,
+        options.fileSizeLimit,
+      );
+      await writer.#recover(size);
+      return writer;
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** File offset after everything appended so far: where the next message goes. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** Appends a message; resolves with its receipt once it is written to the OS. */
+  append(
+    streamKey: string,
+    shardId: number,
+    timestamp: Date | undefined,
+    payload: Uint8Array,
+  ): Promise<Receipt> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) {
+      return Promise.reject(
+        new StreamerError('PRODUCER_ENDED', `The writer of ${this.path} is closed`),
+      );
+    }
+    const timestampMs = timestamp === undefined ? Date.now() : timestamp.getTime();
+    if (timestampMs < 0) {
+      return Promise.reject(
+        new StreamerError(
+          'INVALID_ARGUMENT',
+          `timestamp must not be before 1970 in a stream file, got ${timestamp!.toISOString()}`,
+        ),
+      );
+    }
+    const size = messageSize(streamKey.length, payload.length);
+    const crossed =
+      Math.floor((this.#offset + size) / this.beaconInterval) -
+      Math.floor(this.#offset / this.beaconInterval);
+    if (this.#offset + size + crossed * (7 + this.#slots * MAX_ITEM_SIZE) > this.#limit) {
+      return Promise.reject(
+        new StreamerError(
+          'BACKEND',
+          `Stream file ${this.path} would grow past its fileSizeLimit of ${this.#limit} bytes (it has ${this.#offset}, the message needs ${size})`,
+        ),
+      );
+    }
+    const source = this.#source(streamKey, shardId);
+    const sequence = source.sequence + 1;
+    this.#write(source, sequence, timestampMs, payload, size);
+    const receipt: Receipt = {
+      streamKey,
+      shardId,
+      sequence: BigInt(sequence),
+      timestamp: timestamp ?? new Date(timestampMs),
+    };
+    return new Promise<Receipt | undefined>((resolve, reject) => {
+      this.#waiters.push({ receipt, resolve, reject });
+      this.#schedule();
+    }) as Promise<Receipt>;
+  }
+
+  /** Resolves once everything appended so far is written to the OS. */
+  flush(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (!this.#writing && this.#pendingBytes() === 0) return Promise.resolve();
+    return new Promise<Receipt | undefined>((resolve, reject) => {
+      this.#waiters.push({ receipt: undefined, resolve, reject });
+      this.#schedule();
+    }).then(() => {});
+  }
+
+  /** Flushes, then makes the file durable (fsync). */
+  async sync(): Promise<void> {
+    await this.flush();
+    await this.#handle.sync();
+  }
+
+  /** Flushes, writes the end-of-stream message if asked, fsyncs and closes the file. */
+  async close(endOfStream: boolean): Promise<void> {
+    if (this.#closed) return;
+    try {
+      if (endOfStream && !this.#failure) {
+        this.#write(
+          this.#source(EOS_KEY, 0),
+          0,
+          Date.now(),
+          EOS_PAYLOAD,
+          messageSize(EOS_KEY.length, 3),
+        );
+      }
+      await this.sync();
+    } finally {
+      this.#closed = true;
+      await this.#handle.close();
+    }
+  }
+
+  #source(streamKey: string, shardId: number): Source {
+    let shards = this.#sources.get(streamKey);
+    if (!shards) this.#sources.set(streamKey, (shards = new Map()));
+    let source = shards.get(shardId);
+    if (!source) {
+      source = { streamKey, shardId, sequence: 0, timestampMs: 0, running: CRC_INIT };
+      shards.set(shardId, source);
+      this.#sorted = undefined;
+    }
+    return source;
+  }
+
+  /** Encodes a message at the end, splicing it around the beacons it crosses. */
+  #write(source: Source, sequence: number, timestampMs: number, payload: Uint8Array, size: number) {
+    const interval = this.beaconInterval;
+    const room = interval - (this.#offset % interval);
+    if (size < room) {
+      // The common case: the message fits before the next beacon, encode it in place.
+      this.#reserve(size);
+      const checksum = encodeMessage(
+        this.#chunk,
+        this.#chunkPos,
+        source.streamKey,
+        source.shardId,
+        sequence,
+        timestampMs,
+        payload,
+      );
+      this.#chunkPos += size;
+      this.#offset += size;
+      this.#update(source, sequence, timestampMs, checksum);
+      return;
+    }
+    const message = Buffer.allocUnsafe(size);
+    const checksum = encodeMessage(
+      message,
+      0,
+      source.streamKey,
+      source.shardId,
+      sequence,
+      timestampMs,
+      payload,
+    );
+    // Beacons list the message being spliced, as SeaStreamer's do.
+    this.#update(source, sequence, timestampMs, checksum);
+    let at = 0;
+    while (at < size) {
+      const take = Math.min(size - at, interval - (this.#offset % interval));
+      this.#put(message.subarray(at, at + take));
+      at += take;
+      if (this.#offset % interval === 0) this.#put(this.#beacon(size - at));
+    }
+  }
+
+  #update(source: Source, sequence: number, timestampMs: number, checksum: number): void {
+    source.sequence = Math.max(source.sequence, sequence);
+    source.timestampMs = Math.max(source.timestampMs, timestampMs);
+    source.running = runningChecksum(source.running, checksum);
+  }
+
+  /** The beacon for the current boundary: up to `#slots` streams, rotating when there are more. */
+  #beacon(remaining: number): Buffer {
+    if (!this.#sorted) {
+      this.#sorted = [...this.#sources.values()].flatMap((shards) => [...shards.values()]);
+      this.#sorted.sort((a, b) =>
+        a.streamKey < b.streamKey ? -1 : a.streamKey > b.streamKey ? 1 : a.shardId - b.shardId,
+      );
+    }
+    const sources = this.#sorted;
+    const count = Math.min(sources.length, this.#slots);
+    const beacon: Beacon = { remaining, items: [] };
+    for (let i = 0; i < count; i++) {
+      const source = sources[(this.#beaconCount + i) % sources.length]!;
+      beacon.items.push({
+        streamKey: source.streamKey,
+        shardId: source.shardId,
+        sequence: BigInt(source.sequence),
+        timestamp: new Date(source.timestampMs),
+        runningChecksum: source.running,
+      });
+    }
+    this.#beaconCount += count;
+    return encodeBeacon(beacon);
+  }
+
+  #put(bytes: Buffer): void {
+    this.#reserve(bytes.length);
+    bytes.copy(this.#chunk, this.#chunkPos);
+    this.#chunkPos += bytes.length;
+    this.#offset += bytes.length;
+  }
+
+  /** Makes room for `n` contiguous bytes at `#chunk[#chunkPos]`. */
+  #reserve(n: number): void {
+    if (this.#chunk.length - this.#chunkPos >= n) return;
+    if (this.#chunkPos > 0) this.#filled.push(this.#chunk.subarray(0, this.#chunkPos));
+    this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK, n));
+    this.#chunkPos = 0;
+  }
+
+  #pendingBytes(): number {
+    return this.#offset - this.#written;
+  }
+
+  #schedule(): void {
+    if (this.#writing || this.#scheduled) return;
+    this.#scheduled = true;
+    // At the end of the tick, so that every send made in this tick goes out in one write.
+    if (this.#pendingBytes() >= EAGER_BYTES) void this.#pump();
+    else queueMicrotask(() => void this.#pump());
+  }
+
+  async #pump(): Promise<void> {
+    this.#scheduled = false;
+    if (this.#writing) return;
+    this.#writing = true;
+    try {
+      while (this.#waiters.length > 0 || this.#pendingBytes() > 0) {
+        const buffers = this.#filled;
+        if (this.#chunkPos > 0) buffers.push(this.#chunk.subarray(0, this.#chunkPos));
+        this.#filled = [];
+        this.#chunk = this.#chunk.subarray(this.#chunkPos);
+        this.#chunkPos = 0;
+        const waiters = this.#waiters;
+        this.#waiters = [];
+        try {
+          await this.#writeAll(buffers);
+        } catch (cause) {
+          this.#failure = new StreamerError(
+            'BACKEND',
+            `Writing to stream file ${this.path} failed: ${(cause as Error).message}`,
+            { cause },
+          );
+          for (const waiter of [...waiters, ...this.#waiters.splice(0)])
+            waiter.reject(this.#failure);
+          return;
+        }
+        for (const waiter of waiters) waiter.resolve(waiter.receipt);
+        notifyChange(this.path);
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async #writeAll(buffers: Buffer[]): Promise<void> {
+    let list = buffers;
+    while (list.length > 0) {
+      const total = list.reduce((sum, b) => sum + b.length, 0);
+      const { bytesWritten } = await this.#handle.writev(list, this.#written);
+      this.#written += bytesWritten;
+      if (bytesWritten === total) return;
+      // A short write: go on with what is left.
+      let skip = bytesWritten;
+      const rest: Buffer[] = [];
+      for (const b of list) {
+        if (skip >= b.length) skip -= b.length;
+        else {
+          rest.push(b.subarray(skip));
+          skip = 0;
+        }
+      }
+      list = rest;
+    }
+  }
+
+  /** Reads the whole file once to learn each stream's last sequence and running checksum. */
+  async #recover(size: number): Promise<void> {
+    const reader = new LogReader(
+      this.#handle,
+      await readHeaderFrom(this.#handle, this.path),
+      HEADER_SIZE,
+    );
+    for (;;) {
+      const batch = await reader.read(4096);
+      for (const m of batch) {
+        const source = this.#source(m.streamKey, m.shardId);
+        this.#update(source, Number(m.sequence), m.timestamp.getTime(), m.checksum);
+      }
+      if (reader.ended || batch.length === 0) break;
+    }
+    // Append after the last whole message: an end-of-stream marker and a half-written tail go.
+    const end = reader.eosOffset ?? reader.offset;
+    if (end < size) await this.#handle.truncate(end);
+    this.#offset = this.#written = end;
+    if (end % this.beaconInterval === 0) {
+      this.#put(this.#beacon(0));
+      await this.flush();
+    }
+  }
+}
