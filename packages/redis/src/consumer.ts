@@ -21,7 +21,7 @@ import {
 } from './connection.js';
 import { streamKeys } from './discovery.js';
 import { idBefore, sequenceToEntryId } from './entry-id.js';
-import { ackEntries, autoClaim, createGroup, type RawEntry, setGroupId } from './groups.js';
+import { ackEntries, claimIdle, createGroup, type RawEntry, setGroupId } from './groups.js';
 import { decodeEntry, parseShardKey } from './layout.js';
 import { checkKnown, optionalBoolean, type StreamerConfig } from './options.js';
 
@@ -60,6 +60,11 @@ export class RedisConsumer extends AbstractConsumer {
   #readerId: string | undefined;
   /** Bumped by rewind/seek: what a read started before returns is stale. */
   #epoch = 0;
+  /** Set while rewind/seek moves the cursors: no read may start meanwhile. */
+  #gate: Promise<void> | undefined;
+  /** The read in flight, if any. */
+  #reading: Promise<unknown> | undefined;
+  #discovering: Promise<void> = Promise.resolve();
   #lastDiscovery = 0;
   #stopped = false;
   readonly #stop = new AbortController();
@@ -114,7 +119,9 @@ export class RedisConsumer extends AbstractConsumer {
       await this.#discover(this.options.start);
     } catch (error) {
       // e.g. a group that cannot be created: the first next() says why, as SeaStreamer does.
-      const failure = toStreamerError(error, `Cannot start the consumer of ${this.#names()}`);
+      const failure = (error as Error)?.message?.startsWith('WRONGTYPE')
+        ? await this.#wrongType(error)
+        : toStreamerError(error, `Cannot start the consumer of ${this.#names()}`);
       if (isConnectionError(error)) throw failure;
       this.#queue.close(failure);
       return;
@@ -198,23 +205,44 @@ export class RedisConsumer extends AbstractConsumer {
    * member reads from there); entries already pending stay pending.
    */
   async #reposition(position: (source: Source) => Promise<string>): Promise<void> {
+    const previous = this.#gate;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    this.#gate = gate;
     try {
+      await previous;
+      await this.#quiesce();
       await this.#discover('earliest');
       const sources = [...this.#sources.values()];
       const ids = await Promise.all(sources.map(position));
+      if (this.#group !== undefined) {
+        const group = this.#group;
+        await Promise.all(sources.map((s, i) => setGroupId(this.#client, s.key, group, ids[i]!)));
+      }
+      // Only now, with Redis repositioned: whatever a read started before returns is stale.
       this.#epoch++;
       for (const [i, source] of sources.entries()) {
-        if (this.#group === undefined) source.cursor = ids[i]!;
-        else {
-          await setGroupId(this.#client, source.key, this.#group, ids[i]!);
-          source.cursor = '>';
-          source.replaying = false;
-        }
+        source.cursor = this.#group === undefined ? ids[i]! : '>';
+        source.replaying = false;
       }
       this.#queue.clear();
       this.#unblock();
     } catch (error) {
       throw toStreamerError(error, 'Repositioning the consumer failed');
+    } finally {
+      if (this.#gate === gate) this.#gate = undefined;
+      open();
+    }
+  }
+
+  /** Waits until no read is in flight, unblocking it (again, in case it had not blocked yet). */
+  async #quiesce(): Promise<void> {
+    while (this.#reading) {
+      const reading = this.#reading;
+      this.#unblock();
+      await Promise.race([reading.catch(() => {}), sleep(20)]);
     }
   }
 
@@ -232,7 +260,14 @@ export class RedisConsumer extends AbstractConsumer {
   }
 
   /** Finds the keys of every stream (shards included) and anchors the new ones. */
-  async #discover(start: 'earliest' | 'latest'): Promise<void> {
+  #discover(start: 'earliest' | 'latest'): Promise<void> {
+    // One at a time: two overlapping runs would both add a new key, the second with a new cursor.
+    const run = this.#discovering.then(() => this.#discoverNow(start));
+    this.#discovering = run.catch(() => {});
+    return run;
+  }
+
+  async #discoverNow(start: 'earliest' | 'latest'): Promise<void> {
     this.#lastDiscovery = Date.now();
     const found = await Promise.all(this.streams.map((s) => streamKeys(this.#client, s)));
     for (const [i, stream] of this.streams.entries()) {
@@ -275,9 +310,18 @@ export class RedisConsumer extends AbstractConsumer {
         if (Date.now() - this.#lastDiscovery >= this.#discoverIntervalMs)
           await this.#discover('earliest');
         this.#readerId ??= String(await send(this.#reader!, ['CLIENT', 'ID']));
+        // No await between this check and issuing the read: a reposition either waits for this
+        // read or this read waits for it, so a read never races XGROUP SETID on the server.
+        if (this.#gate) {
+          await this.#gate;
+          continue;
+        }
         const epoch = this.#epoch;
         const read = this.#group === undefined ? this.#readRealtime() : this.#readGroup();
-        const reply = await read;
+        this.#reading = read;
+        const reply = await read.finally(() => {
+          this.#reading = undefined;
+        });
         if (epoch === this.#epoch && !this.#stopped) this.#accept(reply);
         attempt = 0;
       } catch (error) {
@@ -402,7 +446,7 @@ export class RedisConsumer extends AbstractConsumer {
   }
 
   async #wrongType(error: unknown): Promise<StreamerError> {
-    const keys = [...this.#sources.keys()];
+    const keys = [...new Set([...this.streams, ...this.#sources.keys()])];
     const types = await Promise.all(
       keys.map((key) => send(this.#client, ['TYPE', key]).then(String, () => '?')),
     );
@@ -420,7 +464,7 @@ export class RedisConsumer extends AbstractConsumer {
     if (this.#stopped) return;
     for (const source of this.#active()) {
       try {
-        const entries = await autoClaim(
+        const entries = await claimIdle(
           this.#client,
           source.key,
           this.#group!,

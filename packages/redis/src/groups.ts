@@ -43,10 +43,12 @@ export async function ackEntries(client: RedisClient, key: string, group: string
 export type RawEntry = [Buffer, Buffer[] | null];
 
 /**
- * Claims entries of `key` pending in `group` for at least `idleMs` to `consumer` (the new owner),
- * page by page until the whole pending list was scanned.
+ * Claims the entries other members of `group` left pending on `key` for at least `idleMs`, with
+ * `consumer` as their new owner, page by page over the whole pending list. Not XAUTOCLAIM: it
+ * claims the caller's own idle entries too, which would hand a slow member its messages twice.
+ * XCLAIM checks the idle time again, so an entry its owner acks meanwhile is not taken.
  */
-export async function autoClaim(
+export async function claimIdle(
   client: RedisClient,
   key: string,
   group: string,
@@ -55,20 +57,32 @@ export async function autoClaim(
   count: number,
 ): Promise<RawEntry[]> {
   const claimed: RawEntry[] = [];
-  let cursor = '0-0';
-  do {
-    const [next, entries] = await send<[Buffer, RawEntry[]]>(client, [
-      'XAUTOCLAIM',
+  const idle = String(Math.floor(idleMs));
+  let start = '-';
+  for (;;) {
+    const page = await send<[Buffer, Buffer, number, number][]>(client, [
+      'XPENDING',
       key,
       group,
-      consumer,
-      String(Math.floor(idleMs)),
-      cursor,
-      'COUNT',
+      'IDLE',
+      idle,
+      start,
+      '+',
       String(count),
     ]);
-    cursor = next.toString();
-    for (const entry of entries) if (entry[1] !== null) claimed.push(entry);
-  } while (cursor !== '0-0');
-  return claimed;
+    const ids = page.filter(([, owner]) => owner.toString() !== consumer).map(([id]) => id);
+    if (ids.length > 0) {
+      const entries = await send<(RawEntry | null)[]>(client, [
+        'XCLAIM',
+        key,
+        group,
+        consumer,
+        idle,
+        ...ids,
+      ]);
+      for (const entry of entries) if (entry && entry[1] !== null) claimed.push(entry);
+    }
+    if (page.length < count) return claimed;
+    start = `(${page[page.length - 1]![0].toString()}`;
+  }
 }
