@@ -1,0 +1,172 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { beaconSlots, type FileMessage, readMessages } from '../src/index.js';
+import { LogWriter } from '../src/writer.js';
+import { tempDir, tempFile } from './helpers.js';
+import { specDecode, specRunning } from './spec-decoder.js';
+
+const dir = tempDir('writer');
+
+async function create(interval: number): Promise<{ path: string; writer: LogWriter }> {
+  const path = tempFile(dir);
+  writeFileSync(path, '');
+  return {
+    path,
+    writer: await LogWriter.open(path, { beaconInterval: interval, fileSizeLimit: 2 ** 40 }),
+  };
+}
+
+async function all(path: string): Promise<FileMessage[]> {
+  const out: FileMessage[] = [];
+  for await (const m of readMessages(path)) out.push(m);
+  return out;
+}
+
+function payloadOf(i: number, size: number): Buffer {
+  return Buffer.from(Array.from({ length: size }, (_, j) => (i * 7 + j * 13) & 0xff));
+}
+
+describe('writer', () => {
+  it('a file with interval 1024 and many streams decodes with the independent decoder', async () => {
+    const { path, writer } = await create(1024);
+    const streams = Array.from({ length: 12 }, (_, i) => `stream-${i}`);
+    const sent: { key: string; shard: number; payload: Buffer; ms: number }[] = [];
+    const receipts = [];
+    for (let i = 0; i < 600; i++) {
+      const key = streams[(i * 5) % streams.length]!;
+      const shard = Math.floor(i / 12) % 3;
+      const payload = payloadOf(i, (i * 37) % 900);
+      const ms = 1_700_000_000_000 + i;
+      sent.push({ key, shard, payload, ms });
+      receipts.push(writer.append(key, shard, new Date(ms), payload));
+    }
+    await Promise.all(receipts);
+    await writer.close(false);
+
+    const spec = specDecode(readFileSync(path));
+    expect(spec.interval).toBe(1024);
+    expect(spec.eos).toBe(false);
+    expect(spec.messages.length).toBe(sent.length);
+    const next = new Map<string, bigint>();
+    spec.messages.forEach((m, i) => {
+      const s = sent[i]!;
+      const source = `${s.key}/${s.shard}`;
+      const seq = (next.get(source) ?? 0n) + 1n;
+      next.set(source, seq);
+      expect([m.key, m.shard, m.seq, m.ms]).toEqual([s.key, BigInt(s.shard), seq, BigInt(s.ms)]);
+      expect(m.payload.equals(s.payload)).toBe(true);
+    });
+    // Beacons at every boundary, one item each (1 KiB), rotating over all 36 (stream, shard)s,
+    // each item the latest message of its stream with the right running checksum.
+    expect(spec.beacons.length).toBe(Math.floor(readFileSync(path).length / 1024));
+    expect(beaconSlots(1024)).toBe(1);
+    const running = specRunning(spec.messages);
+    const listed = new Set<string>();
+    for (const beacon of spec.beacons) {
+      expect(beacon.items.length).toBe(1);
+      const item = beacon.items[0]!;
+      listed.add(`${item.key}/${item.shard}`);
+      const i = spec.messages.findIndex(
+        (m) => m.key === item.key && m.shard === item.shard && m.seq === item.seq,
+      );
+      expect(running[i]).toBe(item.running);
+    }
+    expect(listed.size).toBe(36);
+  });
+
+  it('round-trips random messages of 0 B to several beacon intervals across many streams', async () => {
+    const message = fc.record({
+      stream: fc.constantFrom('a', 'b', 'orders', 'x.y_z-1', 'k'.repeat(200)),
+      shard: fc.nat(5),
+      size: fc.oneof(fc.nat(64), fc.nat(5000)),
+      ms: fc.nat(2 ** 42),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(1024, 2048, 4096),
+        fc.array(message, { maxLength: 60 }),
+        async (interval, messages) => {
+          const { path, writer } = await create(interval);
+          const sent = messages.map((m, i) => ({ ...m, payload: payloadOf(i, m.size) }));
+          await Promise.all(
+            sent.map((m) => writer.append(m.stream, m.shard, new Date(m.ms), m.payload)),
+          );
+          await writer.close(false);
+          const read = await all(path);
+          expect(read.map((m) => [m.streamKey, m.shardId, m.timestamp.getTime()])).toEqual(
+            sent.map((m) => [m.stream, m.shard, m.ms]),
+          );
+          read.forEach((m, i) =>
+            expect(Buffer.from(m.payload).equals(sent[i]!.payload)).toBe(true),
+          );
+          expect(specDecode(readFileSync(path)).messages.length).toBe(sent.length);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('appending recovers sequences and running checksums, and removes a trailing EOS', async () => {
+    const { path, writer } = await create(1024);
+    for (let i = 0; i < 50; i++) writer.append(`s${i % 3}`, 0, undefined, payloadOf(i, 100));
+    await writer.close(true);
+    expect(specDecode(readFileSync(path)).eos).toBe(true);
+
+    const again = await LogWriter.open(path, { beaconInterval: 4096, fileSizeLimit: 2 ** 40 });
+    expect(again.beaconInterval).toBe(1024); // the file's own
+    const receipt = await again.append('s0', 0, undefined, payloadOf(99, 10));
+    expect(receipt.sequence).toBe(18n); // s0 had 17 messages
+    for (let i = 0; i < 30; i++) again.append(`s${i % 3}`, 0, undefined, payloadOf(i, 300));
+    await again.close(false);
+
+    const spec = specDecode(readFileSync(path));
+    expect(spec.eos).toBe(false);
+    expect(spec.messages.length).toBe(81);
+    const running = specRunning(spec.messages);
+    for (const beacon of spec.beacons) {
+      for (const item of beacon.items) {
+        const i = spec.messages.findIndex((m) => m.key === item.key && m.seq === item.seq);
+        expect(running[i]).toBe(item.running);
+      }
+    }
+    const seqs = spec.messages.filter((m) => m.key === 's1').map((m) => m.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => BigInt(i + 1)));
+  });
+
+  it('appending to a SeaStreamer file continues its sequence and drops its EOS', async () => {
+    const path = tempFile(dir);
+    writeFileSync(path, readFileSync('/work/shared/fixtures/seastreamer/consumer.ss'));
+    const writer = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 2 ** 40 });
+    const receipt = await writer.append('hello', 1, undefined, Buffer.from('hello-100'));
+    expect(receipt.sequence).toBe(100n);
+    await writer.close(true);
+    const messages = await all(path);
+    expect(messages.map((m) => m.text()).slice(-2)).toEqual(['hello-99', 'hello-100']);
+    expect(specDecode(readFileSync(path)).messages.length).toBe(101);
+  });
+
+  it('a half-written last message is cut off when appending', async () => {
+    const { path, writer } = await create(1024);
+    for (let i = 0; i < 5; i++) writer.append('s', 0, undefined, payloadOf(i, 50));
+    await writer.close(false);
+    const whole = readFileSync(path);
+    writeFileSync(path, Buffer.concat([whole, whole.subarray(128, 150)]));
+    const again = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 2 ** 40 });
+    expect((await again.append('s', 0, undefined, Buffer.from('six'))).sequence).toBe(6n);
+    await again.close(false);
+    expect((await all(path)).map((m) => m.sequence)).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
+  });
+
+  it('refuses a message that would pass fileSizeLimit, naming the limit', async () => {
+    const path = tempFile(dir);
+    writeFileSync(path, '');
+    const writer = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 4096 });
+    await writer.append('s', 0, undefined, payloadOf(0, 1000));
+    const error = await writer.append('s', 0, undefined, payloadOf(1, 5000)).catch((e) => e);
+    expect(error.code).toBe('BACKEND');
+    expect(error.message).toContain('4096');
+    await writer.close(false);
+    expect((await all(path)).length).toBe(1);
+  });
+});
