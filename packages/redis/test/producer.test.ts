@@ -1,0 +1,99 @@
+import type { Streamer } from '@streamer/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freshKey, open, redisCli, redisUrl, take } from './support/helpers.js';
+
+const opened: Streamer[] = [];
+async function streamer() {
+  const s = await open();
+  opened.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((s) => s.disconnect()));
+});
+
+const cli = (...args: string[]) => redisCli(redisUrl(), ...args);
+
+describe('producer', () => {
+  it('many sends in flight over four shards: receipts in send order, increasing per shard', async () => {
+    const s = await streamer();
+    const key = freshKey('many');
+    const p = await s.createProducer(key, { shards: 4 });
+    const receipts = await Promise.all(Array.from({ length: 20_000 }, (_, i) => p.send(`m${i}`)));
+    expect(receipts.map((r) => r.shardId)).toEqual(receipts.map((_, i) => i % 4));
+    for (let shard = 0; shard < 4; shard++) {
+      const seqs = receipts.filter((r) => r.shardId === shard).map((r) => r.sequence);
+      for (let i = 1; i < seqs.length; i++) expect(seqs[i]! > seqs[i - 1]!).toBe(true);
+      expect(await cli('XLEN', `${key}:${shard}`)).toBe('5000\n');
+    }
+    const c = await s.createConsumer(key, { start: 'earliest', batchSize: 1000 });
+    const got = await take(c, 20_000);
+    for (let shard = 0; shard < 4; shard++) {
+      const order = got.filter((m) => m.shardId === shard).map((m) => Number(m.text().slice(1)));
+      expect(order).toEqual(order.slice().sort((a, b) => a - b));
+    }
+  });
+
+  it('the timestamp option becomes the entry id; one before the last entry is refused clearly', async () => {
+    const s = await streamer();
+    const key = freshKey('ts');
+    const p = await s.createProducer(key);
+    const at = new Date('2025-01-02T03:04:05.678Z');
+    const [r1, r2] = await Promise.all([
+      p.send('a', { timestamp: at }),
+      p.send('b', { timestamp: at }),
+    ]);
+    expect(r1!.timestamp.getTime()).toBe(at.getTime());
+    expect(r2!.sequence).toBe(r1!.sequence + 1n);
+    expect((await cli('XRANGE', key, '-', '+')).split('\n')[0]).toBe(`${at.getTime()}-0`);
+    const earlier = new Date('2020-01-01T00:00:00.000Z');
+    const error = await p.send('c', { timestamp: earlier }).catch((e) => e);
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toContain('2020-01-01T00:00:00.000Z');
+    expect(error.message).toContain(key);
+    await p.flush().catch(() => {});
+  });
+
+  it('a header named like the message field is refused', async () => {
+    const p = await (await streamer()).createProducer(freshKey('hdr'));
+    const error = await p.send('x', { headers: { msg: 'clash' } }).catch((e) => e);
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toContain('"msg"');
+    await p.flush().catch(() => {});
+  });
+
+  it('trims as it writes: exact maxLen, and minTimestamp', async () => {
+    const s = await streamer();
+    const capped = freshKey('cap');
+    const p = await s.createProducer(capped, { maxLen: 10, approximate: false } as object);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => p.send(`m${i}`)));
+    expect(await cli('XLEN', capped)).toBe('10\n');
+    const aged = freshKey('aged');
+    const base = Date.now() - 60_000;
+    const old = await s.createProducer(aged);
+    for (let i = 0; i < 5; i++) await old.send(`old${i}`, { timestamp: new Date(base + i) });
+    const fresh = await s.createProducer(aged, {
+      minTimestamp: new Date(base + 3),
+      approximate: false,
+    } as object);
+    await fresh.send('new', { timestamp: new Date(base + 10) });
+    expect(await cli('XLEN', aged)).toBe('3\n'); // old3, old4, new
+  });
+
+  it('bad producer options name the bad value', async () => {
+    const s = await streamer();
+    const cases: [object, string][] = [
+      [{ maxLen: -1 }, '-1'],
+      [{ minTimestamp: 'yesterday' }, 'yesterday'],
+      [{ minId: '1-2-3' }, '1-2-3'],
+      [{ maxLen: 5, minId: '1-0' }, 'maxLen'],
+      [{ approximate: 'yes' }, 'yes'],
+      [{ maxlen: 5 }, 'maxlen'],
+    ];
+    for (const [options, named] of cases) {
+      const error = await s.createProducer(freshKey(), options).catch((e) => e);
+      expect(error.code, JSON.stringify(options)).toBe('INVALID_ARGUMENT');
+      expect(error.message).toContain(named);
+    }
+  });
+});
