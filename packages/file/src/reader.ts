@@ -129,7 +129,13 @@ export class LogReader {
   async #fill(): Promise<number> {
     const decoder = this.#decoder;
     const at = decoder.offset + decoder.buffered;
-    const size = Math.max(CHUNK, decoder.needed - decoder.buffered);
+    let size = Math.max(CHUNK, decoder.needed - decoder.buffered);
+    if (size > CHUNK) {
+      // A big message: read it at once, but never more than the file holds (a damaged size field
+      // can claim 4 GiB).
+      size = Math.max(0, Math.min(size, (await this.handle.stat()).size - at));
+      if (size === 0) return 0;
+    }
     const chunk = Buffer.allocUnsafe(size);
     const { bytesRead } = await this.handle.read(chunk, 0, size, at);
     if (decoder !== this.#decoder) return bytesRead; // moved while reading: the bytes are stale
