@@ -434,6 +434,15 @@ export class RedisConsumer extends AbstractConsumer {
     }
     if (!isConnectionError(error)) return toStreamerError(error, `Reading ${this.#names()} failed`);
     this.#readerId = undefined; // a new connection has a new id
+    if (this.#group !== undefined) {
+      // A read whose reply was lost still moved its entries into our pending list: replay the
+      // list from the start. What sits in the queue is in it too, so drop the queue's copies.
+      this.#queue.clear();
+      for (const source of this.#sources.values()) {
+        source.replaying = true;
+        source.cursor = '0';
+      }
+    }
     this.#lifecycle.report(toStreamerError(error, 'Reading from Redis failed, retrying'));
     await sleep(
       backoffDelay(attempt, {
