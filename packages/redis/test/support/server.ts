@@ -39,12 +39,16 @@ export class TestServer {
   #process: ChildProcess | undefined;
   port = 0;
 
-  constructor(readonly extraArgs: string[] = []) {
+  /** `tls`: listen for TLS only (`--tls-port`), with these files; `extraArgs` go last. */
+  constructor(
+    readonly extraArgs: string[] = [],
+    readonly tls?: { cert: string; key: string; ca: string },
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'streamer-redis-'));
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'rediss' : 'redis'}://127.0.0.1:${this.port}`;
   }
 
   get pid(): number | undefined {
@@ -56,8 +60,20 @@ export class TestServer {
     const child = spawn(
       'redis-server',
       [
-        '--port',
-        String(this.port),
+        ...(this.tls
+          ? [
+              '--port',
+              '0',
+              '--tls-port',
+              String(this.port),
+              '--tls-cert-file',
+              this.tls.cert,
+              '--tls-key-file',
+              this.tls.key,
+              '--tls-ca-cert-file',
+              this.tls.ca,
+            ]
+          : ['--port', String(this.port)]),
         '--bind',
         '127.0.0.1',
         '--save',
