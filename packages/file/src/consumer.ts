@@ -35,7 +35,7 @@ const groups = new Map<string, { offsets: GroupOffsets; saving: Promise<void> }>
  */
 export class FileConsumer extends AbstractConsumer implements CursorTarget, GroupMember {
   readonly path: string;
-  readonly queue = new AsyncQueue<FileMessage>();
+  #queue = new AsyncQueue<FileMessage>();
   readonly readAhead: number;
   readonly #all: boolean;
   #cursor: Cursor | undefined;
@@ -89,8 +89,14 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
     this.queue.close(error);
   }
 
+  /** The read-ahead; replaced when a rewind restarts reading after the end (a closed queue stays closed). */
+  get queue(): AsyncQueue<FileMessage> {
+    return this.#queue;
+  }
+
   reset(): void {
-    this.queue.clear();
+    if (this.#queue.closed) this.#queue = new AsyncQueue();
+    else this.#queue.clear();
     this.#uncommitted.clear();
   }
 

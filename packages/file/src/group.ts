@@ -10,6 +10,8 @@ export interface GroupMember {
   readonly readAhead: number;
   readonly options: ResolvedConsumerOptions;
   wants(message: { streamKey: string; shardId: number }): boolean;
+  /** Drops the read-ahead (the group's position moved). */
+  reset(): void;
 }
 
 /** Load balancers by file and group name: members of one group in this process share one. */
@@ -106,7 +108,7 @@ export class LoadBalancer implements CursorTarget {
   }
 
   reset(): void {
-    for (const member of this.#members) member.queue.clear();
+    for (const member of this.#members) member.reset();
   }
 
   #dispatch(batch: FileMessage[]): void {
