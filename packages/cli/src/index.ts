@@ -1,1 +1,1 @@
-export {};
+export { createProgram, EXIT, run } from './cli.js';

@@ -1,0 +1,105 @@
+import {
+  describe,
+  invalidArgument,
+  parseStreamerUrl,
+  parseStreamUrl,
+  StreamerError,
+  type StreamKey,
+} from '@streamer/core';
+import { parseTimestamp } from '@streamer/stdio';
+import { badUsage, usage } from './errors.js';
+
+export interface Target {
+  /** What connect() takes: the URL without the stream keys. */
+  streamer: string;
+  protocol: string;
+  streams: StreamKey[];
+}
+
+/** Splits a stream URL (`proto://host/key1,key2`) into the streamer URL and the keys. */
+export function streamTarget(url: string): Target {
+  const { streamer, streams } = usage(() => parseStreamUrl(url));
+  const end = url.search(/[?#]/);
+  const main = end < 0 ? url : url.slice(0, end);
+  const query = end < 0 ? '' : url.slice(end); // kept: e.g. redis://…/keys?db=2
+  return {
+    streamer: `${main.slice(0, main.lastIndexOf('/'))}${query}`,
+    protocol: streamer[0]!.protocol.slice(0, -1),
+    streams,
+  };
+}
+
+/** A streamer URL without stream keys: `redis://host:6379`; a trailing `/keys` is allowed. */
+export function streamerOrStreams(url: string): Target {
+  const rest = url.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
+  if (!rest.replace(/[?#].*$/, '').includes('/')) {
+    const [first] = usage(() => parseStreamerUrl(url));
+    return { streamer: url, protocol: first!.protocol.slice(0, -1), streams: [] };
+  }
+  return streamTarget(url);
+}
+
+export function oneStream(target: Target, url: string): StreamKey {
+  if (target.streams.length !== 1) {
+    throw badUsage(
+      `${describe(url)} names ${target.streams.length} streams; this command writes to exactly one, e.g. ${target.protocol}://…/my-stream`,
+    );
+  }
+  return target.streams[0]!;
+}
+
+export function positive(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0)
+    throw new StreamerError(
+      'INVALID_ARGUMENT',
+      `${name} must be a positive integer, got ${describe(value)}`,
+    );
+  return n;
+}
+
+export function nonNegative(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    throw new StreamerError(
+      'INVALID_ARGUMENT',
+      `${name} must be a non-negative integer, got ${describe(value)}`,
+    );
+  return n;
+}
+
+/**
+ * A point in time: ISO 8601 with a zone (`2024-05-01T12:00:00Z`), without one (read as UTC, as in
+ * the stdio format), or milliseconds since the epoch.
+ */
+export function timestamp(name: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  let date: Date | undefined;
+  if (/^\d+$/.test(value)) date = new Date(Number(value));
+  else if (/T.*(Z|[+-]\d{2}:?\d{2})$/.test(value)) date = new Date(value);
+  else date = parseTimestamp(value.length === 10 ? `${value}T00:00:00` : value);
+  if (date === undefined || Number.isNaN(date.getTime())) {
+    throw new StreamerError(
+      'INVALID_ARGUMENT',
+      `${name} must be a time like 2024-05-01T12:00:00Z or milliseconds since 1970, got ${describe(value)}`,
+    );
+  }
+  return date;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration: `500ms`, `1s`, `2m`, `1h`, or plain milliseconds. */
+export function duration(name: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
+  const ms = m ? Number(m[1]) * UNITS[m[2] ?? 'ms']! : Number.NaN;
+  if (!(ms > 0)) throw invalidArgument(name, value, 'a duration like 500ms, 1s or 2m');
+  return ms;
+}
+
+export function choice<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if (allowed.includes(value as T)) return value as T;
+  throw invalidArgument(name, value, `one of ${allowed.join(', ')}`);
+}
