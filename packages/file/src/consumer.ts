@@ -9,7 +9,7 @@ import {
   type StreamKey,
 } from '@streamer/core';
 import { Cursor, type CursorTarget } from './cursor.js';
-import type { FileMessage } from './decoder.js';
+import type { FileMessage } from './format.js';
 import { HEADER_SIZE } from './format.js';
 import type { GroupMember, LoadBalancer } from './group.js';
 import { type GroupOffsets, loadOffsets, saveOffsets, sidecarPath } from './offsets.js';
@@ -41,6 +41,8 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
   #cursor: Cursor | undefined;
   #balancer: LoadBalancer | undefined;
   #sidecar: string | undefined;
+  /** assign() or unassign() was called: messages read ahead before it are checked again. */
+  #reassigned = false;
   readonly #uncommitted = new Map<string, Map<number, Uncommitted>>();
 
   constructor(path: string, streams: StreamKey[], options: ResolvedConsumerOptions) {
@@ -101,11 +103,19 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
   }
 
   protected _next(signal: AbortSignal | undefined): Promise<Message> {
-    const next = this.#take(signal);
+    // The common case, a plain shift, without an extra async step per message.
+    const next =
+      this.#sidecar === undefined && !this.#reassigned
+        ? this.queue.shift(signal)
+        : this.#take(signal);
     // A next() left pending when the consumer ends rejects CONSUMER_ENDED; the caller may look at
     // it only after disconnect() finishes its file I/O, which must not count as unhandled meanwhile.
     next.catch(() => {});
     return next;
+  }
+
+  protected override _assignmentsChanged(): void {
+    this.#reassigned = true;
   }
 
   async #take(signal: AbortSignal | undefined): Promise<Message> {

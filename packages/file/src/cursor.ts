@@ -1,6 +1,5 @@
 import type { SeqPos, StreamerError } from '@streamer/core';
-import type { FileMessage } from './decoder.js';
-import type { BeaconItem } from './format.js';
+import type { BeaconItem, FileMessage } from './format.js';
 import { HEADER_SIZE } from './format.js';
 import { findEnd, readBeaconAt, searchBeacons } from './locate.js';
 import type { ReadOptions } from './options.js';

@@ -1,28 +1,12 @@
-import { StreamMessage } from '@streamer/core';
 import {
   type Beacon,
   corrupt,
   decodeBeacon,
   decodeMessage,
+  type FileMessage,
   HEADER_SIZE,
   MESSAGE_OVERHEAD,
 } from './format.js';
-
-/** A message read from a file, with where it starts and its stored checksum. */
-export class FileMessage extends StreamMessage {
-  constructor(
-    streamKey: string,
-    shardId: number,
-    sequence: bigint,
-    timestamp: Date,
-    payload: Uint8Array,
-    /** File offset of the message's first byte. */
-    readonly offset: number,
-    readonly checksum: number,
-  ) {
-    super(streamKey, shardId, sequence, timestamp, payload);
-  }
-}
 
 interface Gathered {
   bytes: Buffer;
@@ -122,18 +106,10 @@ export class Decoder {
           this.needed = size;
           return undefined;
         }
-        const m = decodeMessage(buf, pos, offset);
+        const message = decodeMessage(buf, pos, offset);
         this.#pos = pos + size;
         this.needed = 0;
-        return new FileMessage(
-          m.streamKey,
-          m.shardId,
-          m.sequence,
-          m.timestamp,
-          m.payload,
-          offset,
-          m.checksum,
-        );
+        return message;
       }
       const whole = this.#gather(size);
       if (!whole) {
@@ -148,18 +124,10 @@ export class Decoder {
           );
         }
       }
-      const m = decodeMessage(whole.bytes, 0, offset);
+      const message = decodeMessage(whole.bytes, 0, offset);
       this.#pos = whole.end;
       this.needed = 0;
-      return new FileMessage(
-        m.streamKey,
-        m.shardId,
-        m.sequence,
-        m.timestamp,
-        m.payload,
-        offset,
-        m.checksum,
-      );
+      return message;
     }
   }
 

@@ -1,4 +1,9 @@
-import { isValidStreamKey, RESERVED_STREAM_KEY, StreamerError } from '@streamer/core';
+import {
+  isValidStreamKey,
+  RESERVED_STREAM_KEY,
+  StreamerError,
+  StreamMessage,
+} from '@streamer/core';
 import { crc16 } from './crc.js';
 
 /** Byte layout of SeaStreamer's `.ss` files (version 1); see docs/file.md. All integers big-endian. */
@@ -38,14 +43,20 @@ export interface Beacon {
   items: BeaconItem[];
 }
 
-/** A decoded message with where it sits in the file. */
-export interface DecodedMessage {
-  streamKey: string;
-  shardId: number;
-  sequence: bigint;
-  timestamp: Date;
-  payload: Buffer;
-  checksum: number;
+/** A message read from a file, with where it starts and its stored checksum. */
+export class FileMessage extends StreamMessage {
+  constructor(
+    streamKey: string,
+    shardId: number,
+    sequence: bigint,
+    timestamp: Date,
+    payload: Uint8Array,
+    /** File offset of the message's first byte. */
+    readonly offset: number,
+    readonly checksum: number,
+  ) {
+    super(streamKey, shardId, sequence, timestamp, payload);
+  }
 }
 
 export function corrupt(offset: number, what: string): StreamerError {
@@ -124,12 +135,17 @@ export function encodeMessage(
   payload: Uint8Array,
 ): number {
   pos = writeMessageHeader(out, pos, streamKey, shardId, sequence, timestampMs);
-  out.writeUInt32BE(payload.length, pos);
+  const size = payload.length;
+  out[pos] = size >>> 24;
+  out[pos + 1] = size >>> 16;
+  out[pos + 2] = size >>> 8;
+  out[pos + 3] = size;
   pos += 4;
   out.set(payload, pos);
   const checksum = crc16(payload);
-  pos += payload.length;
-  out.writeUInt16BE(checksum, pos);
+  pos += size;
+  out[pos] = checksum >>> 8;
+  out[pos + 1] = checksum;
   out[pos + 2] = CR;
   return checksum;
 }
@@ -142,9 +158,9 @@ function writeMessageHeader(
   sequence: number,
   timestampMs: number,
 ): number {
-  out[pos] = streamKey.length;
-  out.write(streamKey, pos + 1, 'latin1');
-  pos += 1 + streamKey.length;
+  const length = streamKey.length;
+  out[pos++] = length;
+  for (let i = 0; i < length; i++) out[pos++] = streamKey.charCodeAt(i); // keys are ASCII
   pos = writeU64(out, pos, shardId);
   pos = writeU64(out, pos, sequence);
   return writeU64(out, pos, timestampMs);
@@ -214,57 +230,91 @@ export function decodeBeacon(
 }
 
 const validKeys = new Set<string>([EOS_KEY]);
+// The last key decoded, as a string and as bytes: most messages repeat their neighbour's key, and
+// comparing a few bytes is cheaper than making and checking a new string.
+let lastKey = '';
+let lastKeyBytes = new Uint8Array(0);
+
+/** The stream key of `length` bytes at `pos`; CORRUPT_DATA when it is not a valid key. */
+function keyAt(buf: Buffer, pos: number, length: number, offset: number): string {
+  if (length === lastKeyBytes.length) {
+    let i = 0;
+    while (i < length && buf[pos + i] === lastKeyBytes[i]) i++;
+    if (i === length) return lastKey;
+  }
+  const key = buf.toString('latin1', pos, pos + length);
+  if (!validKeys.has(key)) {
+    if (!isValidStreamKey(key)) throw corrupt(offset, `invalid stream key ${JSON.stringify(key)}`);
+    if (validKeys.size < 10_000) validKeys.add(key);
+  }
+  lastKey = key;
+  lastKeyBytes = Uint8Array.prototype.slice.call(buf, pos, pos + length);
+  return key;
+}
+
+function sequenceAt(buf: Buffer, pos: number): bigint {
+  const high = buf.readUInt32BE(pos);
+  return high < 0x200000
+    ? BigInt(high * TWO_32 + buf.readUInt32BE(pos + 4))
+    : buf.readBigUInt64BE(pos);
+}
+
+function shardAt(buf: Buffer, pos: number, offset: number): number {
+  const high = buf.readUInt32BE(pos);
+  if (high >= 0x200000) throw corrupt(offset, 'shard id beyond 2^53');
+  return high * TWO_32 + buf.readUInt32BE(pos + 4);
+}
+
+function timestampAt(buf: Buffer, pos: number, offset: number): Date {
+  const ms = readU64(buf, pos);
+  if (ms > MAX_DATE_MS) throw corrupt(offset, `timestamp ${ms} out of range`);
+  return new Date(ms);
+}
 
 /** Reads key, shard, seq and timestamp at `pos` (all bytes present); `offset` is for errors. */
 export function readMessageHeader(buf: Buffer, pos: number, offset: number) {
   const keyLength = buf[pos]!;
-  const streamKey = buf.toString('latin1', pos + 1, pos + 1 + keyLength);
-  if (!validKeys.has(streamKey)) {
-    if (!isValidStreamKey(streamKey))
-      throw corrupt(offset, `invalid stream key ${JSON.stringify(streamKey)}`);
-    if (validKeys.size < 10_000) validKeys.add(streamKey);
-  }
+  const streamKey = keyAt(buf, pos + 1, keyLength, offset);
   pos += 1 + keyLength;
-  const shardHigh = buf.readUInt32BE(pos);
-  if (shardHigh >= 0x200000) throw corrupt(offset, 'shard id beyond 2^53');
-  const shardId = shardHigh * TWO_32 + buf.readUInt32BE(pos + 4);
-  const seqHigh = buf.readUInt32BE(pos + 8);
-  const sequence =
-    seqHigh < 0x200000
-      ? BigInt(seqHigh * TWO_32 + buf.readUInt32BE(pos + 12))
-      : buf.readBigUInt64BE(pos + 8);
-  const ms = readU64(buf, pos + 16);
-  if (ms > MAX_DATE_MS) throw corrupt(offset, `timestamp ${ms} out of range`);
-  return { streamKey, shardId, sequence, timestamp: new Date(ms), end: pos + 24 };
+  return {
+    streamKey,
+    shardId: shardAt(buf, pos, offset),
+    sequence: sequenceAt(buf, pos + 8),
+    timestamp: timestampAt(buf, pos + 16, offset),
+    end: pos + 24,
+  };
 }
 
 /**
- * Decodes a whole message lying in `buf[pos, pos + size)` where `size` came from `peekMessageSize`;
- * verifies the CR and the checksum. `offset` is the message's file offset, for errors.
+ * Decodes the whole message at `buf[pos]` (all its bytes present, as `peekMessageSize` tells);
+ * verifies the CR and the checksum. `offset` is the message's file offset: it is kept in the
+ * message and named in errors.
  */
-export function decodeMessage(buf: Buffer, pos: number, offset: number): DecodedMessage {
-  const header = readMessageHeader(buf, pos, offset);
-  const size = buf.readUInt32BE(header.end);
-  const start = header.end + 4;
+export function decodeMessage(buf: Buffer, pos: number, offset: number): FileMessage {
+  const keyLength = buf[pos]!;
+  const streamKey = keyAt(buf, pos + 1, keyLength, offset);
+  const at = pos + 1 + keyLength;
+  const size = buf.readUInt32BE(at + 24);
+  const start = at + 28;
   const end = start + size;
-  const payload = buf.subarray(start, end);
   const checksum = buf.readUInt16BE(end);
   if (buf[end + 2] !== CR) throw corrupt(offset, 'a message does not end with CR');
-  const computed = crc16(payload);
+  const computed = crc16(buf, start, end);
   if (checksum !== computed) {
     throw corrupt(
       offset,
       `checksum mismatch (stored 0x${hex(checksum)}, computed 0x${hex(computed)})`,
     );
   }
-  return {
-    streamKey: header.streamKey,
-    shardId: header.shardId,
-    sequence: header.sequence,
-    timestamp: header.timestamp,
-    payload,
+  return new FileMessage(
+    streamKey,
+    shardAt(buf, at, offset),
+    sequenceAt(buf, at + 8),
+    timestampAt(buf, at + 16, offset),
+    buf.subarray(start, end),
+    offset,
     checksum,
-  };
+  );
 }
 
 /**
@@ -287,8 +337,17 @@ function hex(n: number): string {
 }
 
 function writeU64(out: Buffer, pos: number, value: number): number {
-  out.writeUInt32BE(Math.floor(value / TWO_32), pos);
-  out.writeUInt32BE(value >>> 0, pos + 4);
+  const high = value > 0xffffffff ? Math.floor(value / TWO_32) : 0;
+  const low = value >>> 0;
+  // Byte stores: a Uint8Array keeps the low 8 bits of what is stored.
+  out[pos] = high >>> 24;
+  out[pos + 1] = high >>> 16;
+  out[pos + 2] = high >>> 8;
+  out[pos + 3] = high;
+  out[pos + 4] = low >>> 24;
+  out[pos + 5] = low >>> 16;
+  out[pos + 6] = low >>> 8;
+  out[pos + 7] = low;
   return pos + 8;
 }
 

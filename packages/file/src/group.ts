@@ -1,6 +1,6 @@
 import type { AsyncQueue, ResolvedConsumerOptions, SeqPos, StreamerError } from '@streamer/core';
 import { Cursor, type CursorTarget } from './cursor.js';
-import type { FileMessage } from './decoder.js';
+import type { FileMessage } from './format.js';
 import { HEADER_SIZE } from './format.js';
 import type { ReadOptions } from './options.js';
 import { untilRoom } from './room.js';

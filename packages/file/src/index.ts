@@ -1,6 +1,6 @@
 export { WILDCARD } from './consumer.js';
 export { CRC_INIT, crc16, crc16Update, runningChecksum } from './crc.js';
-export { Decoder, FileMessage } from './decoder.js';
+export { Decoder } from './decoder.js';
 export {
   type Beacon,
   type BeaconItem,
@@ -16,6 +16,7 @@ export {
   encodeHeader,
   encodeMessage,
   type FileHeader,
+  FileMessage,
   FORMAT_VERSION,
   HEADER_SIZE,
   isEos,

@@ -2,8 +2,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { StreamerError } from '@streamer/core';
 import { onChange } from './changes.js';
-import type { FileMessage } from './decoder.js';
-import type { FileHeader } from './format.js';
+import type { FileHeader, FileMessage } from './format.js';
 import type { ReadOptions } from './options.js';
 import { LogReader, openFile, readHeaderFrom } from './reader.js';
 

@@ -31,10 +31,21 @@ interface Source {
   running: number;
 }
 
-interface Waiter {
-  receipt: Receipt | undefined;
-  resolve(receipt: Receipt | undefined): void;
+/** The sends waiting for the next write: they all settle with it. */
+interface Batch {
+  promise: Promise<void>;
+  resolve(): void;
   reject(error: unknown): void;
+}
+
+function batch(): Batch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 export interface WriterOptions {
@@ -64,7 +75,7 @@ export class LogWriter {
   #filled: Buffer[] = [];
   #chunk = Buffer.allocUnsafe(CHUNK);
   #chunkPos = 0;
-  #waiters: Waiter[] = [];
+  #batch: Batch | undefined;
   #scheduled = false;
   #writing = false;
   #failure: StreamerError | undefined;
@@ -183,20 +194,19 @@ export class LogWriter {
       sequence: BigInt(sequence),
       timestamp: timestamp ?? new Date(timestampMs),
     };
-    return new Promise<Receipt | undefined>((resolve, reject) => {
-      this.#waiters.push({ receipt, resolve, reject });
-      this.#schedule();
-    }) as Promise<Receipt>;
+    // One promise per write, not per send: the receipts hang off it.
+    const pending = (this.#batch ??= batch());
+    this.#schedule();
+    return pending.promise.then(() => receipt);
   }
 
   /** Resolves once everything appended so far is written to the OS. */
   flush(): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (!this.#writing && this.#pendingBytes() === 0) return Promise.resolve();
-    return new Promise<Receipt | undefined>((resolve, reject) => {
-      this.#waiters.push({ receipt: undefined, resolve, reject });
-      this.#schedule();
-    }).then(() => {});
+    const pending = (this.#batch ??= batch());
+    this.#schedule();
+    return pending.promise;
   }
 
   /** Flushes, then makes the file durable (fsync). */
@@ -342,14 +352,14 @@ export class LogWriter {
     if (this.#writing) return;
     this.#writing = true;
     try {
-      while (this.#waiters.length > 0 || this.#pendingBytes() > 0) {
+      while (this.#batch !== undefined || this.#pendingBytes() > 0) {
         const buffers = this.#filled;
         if (this.#chunkPos > 0) buffers.push(this.#chunk.subarray(0, this.#chunkPos));
         this.#filled = [];
         this.#chunk = this.#chunk.subarray(this.#chunkPos);
         this.#chunkPos = 0;
-        const waiters = this.#waiters;
-        this.#waiters = [];
+        const written = this.#batch;
+        this.#batch = undefined;
         try {
           await this.#writeAll(buffers);
         } catch (cause) {
@@ -358,11 +368,14 @@ export class LogWriter {
             `Writing to stream file ${this.path} failed: ${(cause as Error).message}`,
             { cause },
           );
-          for (const waiter of [...waiters, ...this.#waiters.splice(0)])
-            waiter.reject(this.#failure);
+          // Sends made while this write ran fail too: nothing after a failed write is stored.
+          const later = this.#batch as Batch | undefined;
+          this.#batch = undefined;
+          written?.reject(this.#failure);
+          later?.reject(this.#failure);
           return;
         }
-        for (const waiter of waiters) waiter.resolve(waiter.receipt);
+        written?.resolve();
         notifyChange(this.path);
       }
     } finally {
