@@ -1,4 +1,11 @@
-import { appendFileSync, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -292,5 +299,80 @@ describe('consumer', () => {
         .map((m) => m.text())
         .sort(),
     ).toEqual(Array.from({ length: 10 }, (_, i) => `m${i + 16}`).sort());
+  });
+
+  it('rewind and seek work on a file SeaStreamer wrote, through its beacons', async () => {
+    const path = tempFile(dir);
+    writeFileSync(path, readFileSync('/work/shared/fixtures/seastreamer/consumer.ss'));
+    const s = await connect(path);
+    const c = await s.createConsumer('hello', {
+      start: 'earliest',
+      follow: false,
+    } as ConsumerOptions);
+    for (const at of [0, 21, 50, 86, 99]) {
+      await c.rewind({ at: BigInt(at) });
+      expect(texts(await take(c, 1))).toEqual([`hello-${at}`]);
+    }
+    const all: Message[] = [];
+    for await (const m of readMessages(path)) all.push(m);
+    await c.seek(all[64]!.timestamp);
+    const expected = all.find((m) => m.timestamp >= all[64]!.timestamp)!;
+    expect(texts(await take(c, 1))).toEqual([expected.text()]);
+  });
+
+  it('resync: a damaged message is reported once, then reading goes on at the next beacon', async () => {
+    const { path, s } = await fresh({ beaconInterval: 1024 });
+    const p = await s.createProducer('d');
+    for (let i = 0; i < 40; i++) await p.send(`message-${i}-${'.'.repeat(40)}`);
+    await p.end();
+    const bytes = readFileSync(path);
+    const at = bytes.indexOf('message-3-');
+    bytes[at] ^= 0x20;
+    writeFileSync(path, bytes);
+    const plain = await s.createConsumer('d', {
+      start: 'earliest',
+      follow: false,
+    } as ConsumerOptions);
+    expect(texts(await take(plain, 3))).toEqual(
+      ['message-0-', 'message-1-', 'message-2-'].map((t) => `${t}${'.'.repeat(40)}`),
+    );
+    expect(await codeOf(plain.next())).toBe('CORRUPT_DATA');
+    const resync = await s.createConsumer('d', {
+      start: 'earliest',
+      follow: false,
+      resync: true,
+    } as ConsumerOptions);
+    expect((await take(resync, 3)).length).toBe(3);
+    const error = await resync.next().catch((e) => e);
+    expect(error.code).toBe('CORRUPT_DATA');
+    const rest: Message[] = [];
+    for await (const m of resync) rest.push(m);
+    expect(rest.length).toBeGreaterThan(0);
+    expect(rest.at(-1)!.text()).toBe(`message-39-${'.'.repeat(40)}`);
+    expect(rest[0]!.sequence).toBeGreaterThan(4n); // the messages up to the next beacon are lost
+  });
+
+  it("resumable: a new group with 'latest' resumes from where it began, not from the new end", async () => {
+    const { path, s } = await fresh();
+    const p = await s.createProducer('late');
+    await p.send('old');
+    const options: ConsumerOptions = { mode: 'resumable', group: 'late-group', start: 'latest' };
+    const c1 = await s.createConsumer('late', options);
+    await c1.end(); // nothing delivered, nothing committed
+    await p.send('new');
+    const s2 = await connect(path);
+    const c2 = await s2.createConsumer('late', options);
+    expect(texts(await take(c2, 1))).toEqual(['new']);
+  });
+
+  it('a replaced file ends a live consumer with an error saying so', async () => {
+    const { path, s } = await fresh({ watch: false, pollIntervalMs: 10 });
+    const c = await s.createConsumer('gone', { start: 'earliest' });
+    const other = tempFile(dir);
+    writeFileSync(other, readFileSync(path));
+    renameSync(other, path);
+    const error = await c.next({ signal: AbortSignal.timeout(5000) }).catch((e) => e);
+    expect(error.code).toBe('BACKEND');
+    expect(error.message).toContain('replaced');
   });
 });
