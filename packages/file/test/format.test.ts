@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   crc16,
@@ -12,7 +13,7 @@ import {
 } from '../src/index.js';
 import { specCrc, specDecode, specRunning } from './spec-decoder.js';
 
-const FIXTURES = '/work/shared/fixtures/seastreamer';
+const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 const fixture = (name: string) => `${FIXTURES}/${name}.ss`;
 
 async function all(path: string): Promise<FileMessage[]> {

@@ -7,7 +7,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   type Consumer,
   type ConsumerOptions,
@@ -181,7 +181,10 @@ describe('consumer', () => {
 
   it('reads a SeaStreamer file: 100 messages, then STREAM_ENDED at its EOS', async () => {
     const path = tempFile(dir);
-    writeFileSync(path, readFileSync('/work/shared/fixtures/seastreamer/consumer.ss'));
+    writeFileSync(
+      path,
+      readFileSync(fileURLToPath(new URL('./fixtures/consumer.ss', import.meta.url))),
+    );
     const s = await connect(path);
     const c = await s.createConsumer('hello', { start: 'earliest' });
     const got = await take(c, 100);
@@ -303,7 +306,10 @@ describe('consumer', () => {
 
   it('rewind and seek work on a file SeaStreamer wrote, through its beacons', async () => {
     const path = tempFile(dir);
-    writeFileSync(path, readFileSync('/work/shared/fixtures/seastreamer/consumer.ss'));
+    writeFileSync(
+      path,
+      readFileSync(fileURLToPath(new URL('./fixtures/consumer.ss', import.meta.url))),
+    );
     const s = await connect(path);
     const c = await s.createConsumer('hello', {
       start: 'earliest',

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { beaconSlots, type FileMessage, readMessages } from '../src/index.js';
@@ -136,7 +137,10 @@ describe('writer', () => {
 
   it('appending to a SeaStreamer file continues its sequence and drops its EOS', async () => {
     const path = tempFile(dir);
-    writeFileSync(path, readFileSync('/work/shared/fixtures/seastreamer/consumer.ss'));
+    writeFileSync(
+      path,
+      readFileSync(fileURLToPath(new URL('./fixtures/consumer.ss', import.meta.url))),
+    );
     const writer = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 2 ** 40 });
     const receipt = await writer.append('hello', 1, undefined, Buffer.from('hello-100'));
     expect(receipt.sequence).toBe(100n);
