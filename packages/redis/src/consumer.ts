@@ -42,6 +42,11 @@ interface Source {
 const CONSUMER_OPTIONS = ['mkstream', 'discoverIntervalMs'];
 /** XREAD/XREADGROUP reply with maps as flat arrays: key, entries, key, entries, … */
 type ReadReply = (Buffer | RawEntry[])[] | null;
+/** A reply, and whether it came from replaying our own pending list. */
+interface ReadResult {
+  reply: ReadReply;
+  replay: boolean;
+}
 
 /**
  * Reads Redis streams: a loop on a dedicated connection (BLOCK holds its socket) fills a queue of
@@ -55,6 +60,7 @@ export class RedisConsumer extends AbstractConsumer {
   readonly #sources = new Map<string, Source>();
   readonly #queue = new AsyncQueue<StreamMessage>();
   readonly #mkstream: boolean;
+  readonly #messageField: Buffer;
   readonly #discoverIntervalMs: number;
   #reader: RedisClient | undefined;
   #readerId: string | undefined;
@@ -65,6 +71,8 @@ export class RedisConsumer extends AbstractConsumer {
   /** The read in flight, if any. */
   #reading: Promise<unknown> | undefined;
   #discovering: Promise<void> = Promise.resolve();
+  /** Groups: the last read of new entries filled a page, so more are likely waiting. */
+  #flowing = false;
   #lastDiscovery = 0;
   #stopped = false;
   readonly #stop = new AbortController();
@@ -87,6 +95,7 @@ export class RedisConsumer extends AbstractConsumer {
     this.#client = client;
     this.#config = config;
     this.#lifecycle = lifecycle;
+    this.#messageField = Buffer.from(config.messageField);
     this.#mkstream = optionalBoolean('mkstream', options.extra.mkstream, true);
     const interval = options.extra.discoverIntervalMs ?? 2000;
     if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 10)
@@ -139,11 +148,21 @@ export class RedisConsumer extends AbstractConsumer {
     }
   }
 
-  protected async _next(signal: AbortSignal | undefined): Promise<Message> {
+  protected _next(signal: AbortSignal | undefined): Promise<Message> {
+    // The hot path: nothing to filter or ack per message.
+    if (this.assignments.size === 0 && !this.#acksOnDelivery) return this.#queue.shift(signal);
+    return this.#nextChecked(signal);
+  }
+
+  get #acksOnDelivery(): boolean {
+    return this.#group !== undefined && this.options.autoCommit === 'immediate';
+  }
+
+  async #nextChecked(signal: AbortSignal | undefined): Promise<Message> {
     for (;;) {
       const message = await this.#queue.shift(signal);
       if (!this.isAssigned(message.streamKey, message.shardId)) continue;
-      if (this.#group !== undefined && this.options.autoCommit === 'immediate') {
+      if (this.#acksOnDelivery) {
         this.#delivered.push(message);
         this.#acking ??= this.#ackDelivered();
       }
@@ -164,9 +183,13 @@ export class RedisConsumer extends AbstractConsumer {
 
   protected override async _commit(acked: MessageHeader[]): Promise<void> {
     const byKey = new Map<string, string[]>();
+    const keysOf = new Map<string, string[]>();
     for (const header of acked) {
       const id = sequenceToEntryId(header.sequence);
-      for (const key of this.#keysOf(header.streamKey, header.shardId)) {
+      const shard = `${header.streamKey}:${header.shardId}`;
+      let keys = keysOf.get(shard);
+      if (!keys) keysOf.set(shard, (keys = this.#keysOf(header.streamKey, header.shardId)));
+      for (const key of keys) {
         let ids = byKey.get(key);
         if (!ids) byKey.set(key, (ids = []));
         ids.push(id);
@@ -317,12 +340,13 @@ export class RedisConsumer extends AbstractConsumer {
           continue;
         }
         const epoch = this.#epoch;
-        const read = this.#group === undefined ? this.#readRealtime() : this.#readGroup();
+        const read = this.#read();
         this.#reading = read;
-        const reply = await read.finally(() => {
+        const results = await read.finally(() => {
           this.#reading = undefined;
         });
-        if (epoch === this.#epoch && !this.#stopped) this.#accept(reply);
+        if (epoch === this.#epoch && !this.#stopped)
+          for (const result of results) this.#accept(result);
         attempt = 0;
       } catch (error) {
         if (this.#stopped) break;
@@ -340,7 +364,19 @@ export class RedisConsumer extends AbstractConsumer {
     return [...this.#sources.values()].filter((s) => this.isAssigned(s.stream, s.shard));
   }
 
-  #readRealtime(): Promise<{ reply: ReadReply; replay: boolean }> {
+  /**
+   * One XREAD, or XREADGROUP. While a group's new entries come in full pages, two reads go out at
+   * once (no BLOCK), so Redis fills the next page while we decode this one; XREAD cannot, as each
+   * read starts after the last id of the one before.
+   */
+  #read(): Promise<ReadResult[]> {
+    if (this.#group === undefined) return this.#readRealtime().then((r) => [r]);
+    if (!this.#flowing || this.#active().some((s) => s.replaying))
+      return this.#readGroup(true).then((r) => [r]);
+    return Promise.all([this.#readGroup(false), this.#readGroup(false)]);
+  }
+
+  #readRealtime(): Promise<ReadResult> {
     const sources = this.#active();
     const args = [
       'XREAD',
@@ -355,7 +391,7 @@ export class RedisConsumer extends AbstractConsumer {
     return send<ReadReply>(this.#reader!, args).then((reply) => ({ reply, replay: false }));
   }
 
-  #readGroup(): Promise<{ reply: ReadReply; replay: boolean }> {
+  #readGroup(block: boolean): Promise<ReadResult> {
     const all = this.#active();
     const replaying = all.filter((s) => s.replaying);
     const sources = replaying.length > 0 ? replaying : all;
@@ -368,7 +404,7 @@ export class RedisConsumer extends AbstractConsumer {
       String(this.options.batchSize),
     ];
     // Replaying our own pending list returns at once; only reads of new entries block.
-    if (replaying.length === 0) args.push('BLOCK', String(this.#discoverIntervalMs));
+    if (replaying.length === 0 && block) args.push('BLOCK', String(this.#discoverIntervalMs));
     args.push('STREAMS');
     for (const s of sources) args.push(s.key);
     for (const s of sources) args.push(s.cursor);
@@ -390,7 +426,8 @@ export class RedisConsumer extends AbstractConsumer {
     });
   }
 
-  #accept({ reply, replay }: { reply: ReadReply; replay: boolean }): void {
+  #accept({ reply, replay }: ReadResult): void {
+    if (!replay) this.#flowing = false;
     if (!reply) return;
     const gone: [string, string][] = [];
     for (let i = 0; i < reply.length; i += 2) {
@@ -404,12 +441,11 @@ export class RedisConsumer extends AbstractConsumer {
           gone.push([key, id]); // deleted while pending: nothing to deliver, nothing to keep
           continue;
         }
-        this.#queue.push(
-          decodeEntry(source.stream, source.shard, id, fields, this.#config.messageField),
-        );
+        this.#queue.push(decodeEntry(source.stream, source.shard, id, fields, this.#messageField));
       }
       if (this.#group === undefined || replay)
         source.cursor = entries[entries.length - 1]![0].toString();
+      else if (entries.length >= this.options.batchSize) this.#flowing = true;
     }
     for (const [key, id] of gone) ackEntries(this.#client, key, this.#group!, [id]).catch(() => {});
   }
@@ -484,18 +520,12 @@ export class RedisConsumer extends AbstractConsumer {
         for (const [rawId, fields] of entries) {
           if (this.#stopped) return;
           this.#queue.push(
-            decodeEntry(
-              source.stream,
-              source.shard,
-              rawId.toString(),
-              fields,
-              this.#config.messageField,
-            ),
+            decodeEntry(source.stream, source.shard, rawId.toString(), fields, this.#messageField),
           );
         }
       } catch (error) {
         this.#lifecycle.report(
-          toStreamerError(error, `XAUTOCLAIM on ${JSON.stringify(source.key)} failed`),
+          toStreamerError(error, `Claiming idle entries of ${JSON.stringify(source.key)} failed`),
         );
       }
     }

@@ -11,6 +11,7 @@ export interface EntryId {
 
 const MAX_MS = (1n << 48n) - 1n;
 const MAX_N = 0xffffn;
+const MAX_MS_NUMBER = Number(MAX_MS);
 const ENTRY_ID = /^(\d{1,20})-(\d{1,20})$/;
 
 /** Parses `ms-n` strictly: digits only, one dash, both parts in range. */
@@ -31,6 +32,21 @@ export function parseEntryId(id: string): EntryId {
     );
   }
   return { ms, n };
+}
+
+/**
+ * The sequence and milliseconds of an id read from Redis: a fast path for the well-formed ids
+ * Redis hands out, falling back to parseEntryId (and its error) for anything out of range.
+ */
+export function entrySequence(id: string): { sequence: bigint; ms: number } {
+  const dash = id.indexOf('-');
+  const ms = Number(id.slice(0, dash));
+  const n = Number(id.slice(dash + 1));
+  if (dash > 0 && dash < id.length - 1 && ms <= MAX_MS_NUMBER && n <= 0xffff) {
+    return { sequence: (BigInt(ms) << 16n) | BigInt(n), ms };
+  }
+  const parsed = parseEntryId(id);
+  return { sequence: (parsed.ms << 16n) | parsed.n, ms: Number(parsed.ms) };
 }
 
 export function formatEntryId({ ms, n }: EntryId): string {

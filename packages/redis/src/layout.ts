@@ -1,5 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { type ShardId, type StreamKey, StreamMessage } from '@streamer/core';
-import { parseEntryId } from './entry-id.js';
+import { entrySequence } from './entry-id.js';
 
 /**
  * How messages sit in Redis (SeaStreamer's layout): an unsharded stream is the key `name`, shard
@@ -21,29 +22,27 @@ export function parseShardKey(key: string): { stream: StreamKey; shard: ShardId 
   return { stream: key, shard: 0 };
 }
 
-/** The field/value list of an entry: the payload under `messageField`, then the headers. */
-export function entryFields(
+/** Appends an entry's field/value list to `args`: the payload under `messageField`, then the headers. */
+export function pushFields(
+  args: (string | Buffer)[],
   messageField: string,
   payload: Uint8Array,
   headers: Record<string, string> | undefined,
-): (string | Buffer)[] {
-  const fields: (string | Buffer)[] = [
-    messageField,
-    Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
-  ];
+): void {
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  // node-redis writes a Buffer argument as three socket writes and a string as part of one: valid
+  // UTF-8 goes as a string (it round-trips byte for byte), anything else as the Buffer.
+  args.push(messageField, !isUtf8(bytes) ? bytes : bytes.toString());
   if (headers) {
-    for (const name in headers) {
-      if (name === messageField) continue; // refused by the producer before it gets here
-      fields.push(name, headers[name]!);
-    }
+    for (const name in headers) args.push(name, headers[name]!);
   }
-  return fields;
 }
 
 const EMPTY = Buffer.alloc(0);
 
 /**
- * A message from an entry as XREAD returns it (`[id, [field, value, …]]`, all Buffers). An entry
+ * A message from an entry as XREAD returns it (`[id, [field, value, …]]`, all Buffers).
+ * `messageField` comes as bytes, so field names are compared without decoding them. An entry
  * without the message field (written by someone else) keeps every field as a header.
  */
 export function decodeEntry(
@@ -51,23 +50,26 @@ export function decodeEntry(
   shard: ShardId,
   id: string,
   fields: Buffer[] | null,
-  messageField: string,
+  messageField: Buffer,
 ): StreamMessage {
-  const { ms, n } = parseEntryId(id);
+  const { sequence, ms } = entrySequence(id);
   let payload: Buffer = EMPTY;
+  let found = false;
   let headers: Record<string, string> | undefined;
   if (fields) {
     for (let i = 0; i + 1 < fields.length; i += 2) {
-      const name = fields[i]!.toString();
-      if (name === messageField && payload === EMPTY) payload = fields[i + 1]!;
-      else (headers ??= {})[name] = fields[i + 1]!.toString();
+      const name = fields[i]!;
+      if (!found && name.length === messageField.length && name.equals(messageField)) {
+        payload = fields[i + 1]!;
+        found = true;
+      } else (headers ??= {})[name.toString()] = fields[i + 1]!.toString();
     }
   }
   return new StreamMessage(
     stream,
     shard,
-    (ms << 16n) | n,
-    new Date(Number(ms)),
+    sequence,
+    new Date(ms),
     payload,
     headers ? Object.freeze(headers) : undefined,
   );

@@ -169,6 +169,7 @@ export class RedisManager {
           done: false,
         }));
         const end = until ? String(until.getTime()) : '+';
+        const field = Buffer.from(manager.messageField);
         for (;;) {
           for (const c of cursors) {
             if (c.page.length > 0 || c.done) continue;
@@ -193,13 +194,7 @@ export class RedisManager {
           }
           if (!next) return;
           const [id, fields] = next.page.shift()!;
-          yield decodeEntry(
-            stream,
-            next.shard,
-            id.toString(),
-            fields,
-            manager.messageField,
-          ) as StreamMessage;
+          yield decodeEntry(stream, next.shard, id.toString(), fields, field) as StreamMessage;
         }
       },
     };

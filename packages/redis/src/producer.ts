@@ -15,8 +15,8 @@ import {
   send,
   toStreamerError,
 } from './connection.js';
-import { parseEntryId } from './entry-id.js';
-import { entryFields, shardKey } from './layout.js';
+import { entrySequence } from './entry-id.js';
+import { pushFields, shardKey } from './layout.js';
 import { checkKnown } from './options.js';
 import { trimArgs } from './trim.js';
 
@@ -27,13 +27,18 @@ interface Op {
   streamKey: string;
   shardId: number;
   id: string;
-  fields: (string | Buffer)[];
+  /** The whole XADD; the entry's fields start at `fieldsAt`. */
+  args: (string | Buffer)[];
+  fieldsAt: number;
   issuedAt: number;
   /** The command may have reached Redis (it failed after being written, not before). */
   maybeStored: boolean;
   resolve(receipt: Receipt): void;
   reject(error: unknown): void;
 }
+
+/** XADDs on the wire per producer: about the best of 250 to 2000 measured here. */
+const WINDOW = 500;
 
 const TRIM_OPTIONS = ['maxLen', 'minTimestamp', 'minId', 'approximate'];
 
@@ -50,6 +55,10 @@ export class RedisProducer extends AbstractProducer {
   readonly #sharded: boolean;
   readonly #trim: string[];
   #counter = 0;
+  /** XADDs written and not yet answered: at most WINDOW, the rest wait in `#queued`. */
+  #inFlight = 0;
+  #queued: Op[] = [];
+  #queuedHead = 0;
   /** While recovering from a lost connection: the sends to retry, then the newer ones. */
   #held: Op[] | undefined;
   /** The last id Redis acknowledged per key, to recognise sends stored before a drop. */
@@ -81,23 +90,50 @@ export class RedisProducer extends AbstractProducer {
         'absent: that field holds the payload (see the messageField option)',
       );
     }
+    const key = shardKey(message.streamKey, message.shardId, this.#sharded);
+    // Redis 7 takes `<ms>-*`: our timestamp, Redis' counter within the millisecond.
+    const id = message.timestamp ? `${message.timestamp.getTime()}-*` : '*';
+    const args: (string | Buffer)[] = ['XADD', key, ...this.#trim, id];
+    const fieldsAt = args.length;
+    pushFields(args, this.#messageField, message.payload, message.headers);
     return new Promise((resolve, reject) => {
       const op: Op = {
         index: this.#counter++,
-        key: shardKey(message.streamKey, message.shardId, this.#sharded),
+        key,
         streamKey: message.streamKey,
         shardId: message.shardId,
-        // Redis 7 takes `<ms>-*`: our timestamp, Redis' counter within the millisecond.
-        id: message.timestamp ? `${message.timestamp.getTime()}-*` : '*',
-        fields: entryFields(this.#messageField, message.payload, message.headers),
+        id,
+        args,
+        fieldsAt,
         issuedAt: Date.now(),
         maybeStored: false,
         resolve,
         reject,
       };
-      if (this.#held) this.#held.push(op);
-      else this.#issue(op);
+      this.#queued.push(op);
+      this.#pump();
     });
+  }
+
+  /**
+   * Writes queued sends while fewer than WINDOW are unanswered. A bounded window keeps each
+   * command's buffers short-lived (thousands in flight push them into the old generation and the
+   * garbage collector dominates) while still filling every round trip.
+   */
+  #pump(): void {
+    while (
+      this.#held === undefined &&
+      this.#inFlight < WINDOW &&
+      this.#queuedHead < this.#queued.length
+    ) {
+      const op = this.#queued[this.#queuedHead]!;
+      this.#queued[this.#queuedHead++] = undefined as unknown as Op;
+      this.#issue(op);
+    }
+    if (this.#queuedHead === this.#queued.length) {
+      this.#queued = [];
+      this.#queuedHead = 0;
+    }
   }
 
   protected override async _end(): Promise<void> {
@@ -105,20 +141,29 @@ export class RedisProducer extends AbstractProducer {
   }
 
   #issue(op: Op): void {
-    send<Buffer>(this.#client, ['XADD', op.key, ...this.#trim, op.id, ...op.fields]).then(
-      (reply) => this.#stored(op, reply.toString()),
-      (error) => this.#failed(op, error),
+    this.#inFlight++;
+    send<Buffer>(this.#client, op.args).then(
+      (reply) => {
+        this.#inFlight--;
+        this.#stored(op, reply.toString());
+        this.#pump();
+      },
+      (error) => {
+        this.#inFlight--;
+        this.#failed(op, error);
+        this.#pump();
+      },
     );
   }
 
   #stored(op: Op, id: string): void {
     this.#lastIds.set(op.key, id);
-    const { ms, n } = parseEntryId(id);
+    const { sequence, ms } = entrySequence(id);
     op.resolve({
       streamKey: op.streamKey,
       shardId: op.shardId,
-      sequence: (ms << 16n) | n,
-      timestamp: new Date(Number(ms)),
+      sequence,
+      timestamp: new Date(ms),
     });
   }
 
@@ -152,9 +197,11 @@ export class RedisProducer extends AbstractProducer {
         // Not reachable again yet: look again later. Any other failure: the retries will say.
         if (isConnectionError(error)) continue;
       }
+      // Retries first, in send order; the queued sends are all newer, so they follow.
       const held = this.#held!.filter((op) => op.index >= 0).sort((a, b) => a.index - b.index);
       this.#held = undefined;
       for (const op of held) this.#issue(op);
+      this.#pump();
       return;
     }
   }
@@ -198,7 +245,7 @@ export class RedisProducer extends AbstractProducer {
         if (!op) break;
         const id = rawId.toString();
         if (!last && Number(id.slice(0, id.indexOf('-'))) < op.issuedAt - 60_000) continue;
-        if (sameFields(fields, op.fields)) {
+        if (sameFields(fields, op.args.slice(op.fieldsAt))) {
           this.#stored(op, id);
           op.index = -1; // settled: not to be written again
           i++;
@@ -209,7 +256,10 @@ export class RedisProducer extends AbstractProducer {
 
   #rejectHeld(error: StreamerError): void {
     for (const op of this.#held ?? []) op.reject(error);
+    for (let i = this.#queuedHead; i < this.#queued.length; i++) this.#queued[i]!.reject(error);
     this.#held = undefined;
+    this.#queued = [];
+    this.#queuedHead = 0;
   }
 
   #explain(op: Op, error: unknown): StreamerError {

@@ -1,0 +1,187 @@
+// Throughput of @streamer/redis against raw node-redis on the same server, in one process.
+// REDIS_URL picks the server; without it a throwaway redis-server is started on a free port.
+// BENCH_N sets the message count (default 200000); BENCH_MEMORY_N the memory check's (1000000).
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { createClient } from '@redis/client';
+import { connect } from '@streamer/core';
+import '@streamer/redis';
+
+const N = Number(process.env.BENCH_N ?? 200_000);
+const MEMORY_N = Number(process.env.BENCH_MEMORY_N ?? 1_000_000);
+const NAIVE_N = Math.min(N, 20_000); // one round trip per message: a sample is enough
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer() {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.on('data', (chunk) => {
+      if (String(chunk).includes('Ready to accept connections')) resolve();
+    });
+  });
+  child.stdout.resume();
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+}
+
+const server = process.env.REDIS_URL ? undefined : await startServer();
+const url = process.env.REDIS_URL ?? server.url;
+const raw = createClient({ url, commandOptions: { timeout: 0 } });
+await raw.connect();
+let keyCounter = 0;
+const freshKey = () => `bench-${process.pid}-${Date.now().toString(36)}-${++keyCounter}`;
+
+async function timed(n, fn) {
+  const start = process.hrtime.bigint();
+  await fn();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return n / seconds;
+}
+
+async function fill(key, payload, n) {
+  for (let i = 0; i < n; i += 1000) {
+    const batch = [];
+    for (let j = i; j < Math.min(n, i + 1000); j++)
+      batch.push(raw.xAdd(key, '*', { msg: payload }));
+    await Promise.all(batch);
+  }
+}
+
+async function run(size) {
+  const payload = Buffer.alloc(size, 'x').toString();
+  const results = {};
+  const keys = [];
+  const key = () => {
+    const k = freshKey();
+    keys.push(k);
+    return k;
+  };
+
+  // (a) naive: one awaited xAdd at a time, node-redis defaults (5 s command timeout armed).
+  const naive = createClient({ url });
+  await naive.connect();
+  const ka = key();
+  results.naive = await timed(NAIVE_N, async () => {
+    for (let i = 0; i < NAIVE_N; i++) await naive.xAdd(ka, '*', { msg: payload });
+  });
+  naive.destroy();
+
+  // (b) the best hand-written pipelining: 1000 xAdds in flight, command timeout off.
+  const kb = key();
+  results.pipeline = await timed(N, () => fill(kb, payload, N));
+
+  // (c) @streamer/redis producer: un-awaited sends, ready() for backpressure, one flush.
+  const s = await connect(url);
+  const kc = key();
+  const p = await s.createProducer(kc);
+  results.producer = await timed(N, async () => {
+    for (let i = 0; i < N; i++) {
+      if (p.pending >= 10_000) await p.ready();
+      p.send(payload);
+    }
+    await p.flush();
+  });
+
+  // (d) raw XREAD COUNT 1000 loop over what (b) wrote.
+  results.xread = await timed(N, async () => {
+    let id = '0-0';
+    let read = 0;
+    while (read < N) {
+      const reply = await raw.xRead({ key: kb, id }, { COUNT: 1000 });
+      const messages = reply[0].messages;
+      read += messages.length;
+      id = messages[messages.length - 1].id;
+    }
+  });
+
+  // (e) @streamer/redis realtime consumer, pages of 1000.
+  const c = await s.createConsumer(kb, { start: 'earliest', batchSize: 1000 });
+  results.realtime = await timed(N, async () => {
+    for (let i = 0; i < N; i++) await c.next();
+  });
+  await c.end();
+
+  // (f) group consumer, autoCommit 'delayed' (acks batched into one XACK per key), pages of 1000.
+  const g = await s.createConsumer(kb, {
+    mode: 'resumable',
+    group: 'bench',
+    start: 'earliest',
+    batchSize: 1000,
+    autoCommitDelayMs: 0,
+    autoCommitIntervalMs: 100,
+  });
+  results.group = await timed(N, async () => {
+    for (let i = 0; i < N; i++) await g.next();
+    await g.end();
+  });
+  await s.disconnect();
+  await raw.del(keys);
+  return results;
+}
+
+/** Produces MEMORY_N messages as fast as the loop can, bounded by ready(); samples the heap. */
+async function memoryCheck() {
+  const s = await connect(url);
+  const k = freshKey();
+  const p = await s.createProducer(k, { highWaterMark: 10_000 });
+  const payload = Buffer.alloc(100, 'x');
+  global.gc?.();
+  const before = process.memoryUsage();
+  let peakRss = before.rss;
+  let peakHeap = before.heapUsed;
+  const rate = await timed(MEMORY_N, async () => {
+    for (let i = 0; i < MEMORY_N; i++) {
+      await p.ready();
+      p.send(payload);
+      if (i % 50_000 === 0) {
+        const now = process.memoryUsage();
+        peakRss = Math.max(peakRss, now.rss);
+        peakHeap = Math.max(peakHeap, now.heapUsed);
+      }
+    }
+    await p.flush();
+  });
+  await s.disconnect();
+  await raw.del(k);
+  const mb = (n) => `${(n / 2 ** 20).toFixed(0)} MB`;
+  return { rate, before, peakRss, peakHeap, mb };
+}
+
+const fmt = (n) => `${Math.round(n).toLocaleString('en-US')}/s`;
+const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+console.log(
+  `@streamer/redis benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length}x ${cpus()[0]?.model ?? '?'}, Node ${process.version}, Redis ${(await raw.info('server')).match(/redis_version:(\S+)/)?.[1]}`,
+);
+console.log(`${N} messages per run (naive: ${NAIVE_N})\n`);
+console.log(
+  '| payload | naive xAdd | pipelined xAdd | streamer producer | ratio | raw XREAD 1000 | streamer realtime | ratio | streamer group + acks |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const size of [100, 1024]) {
+  const r = await run(size);
+  console.log(
+    `| ${size === 100 ? '100 B' : '1 KiB'} | ${fmt(r.naive)} | ${fmt(r.pipeline)} | ${fmt(r.producer)} | ${ratio(r.producer, r.pipeline)} | ${fmt(r.xread)} | ${fmt(r.realtime)} | ${ratio(r.realtime, r.xread)} | ${fmt(r.group)} |`,
+  );
+}
+const m = await memoryCheck();
+console.log(
+  `\nMemory while producing ${MEMORY_N.toLocaleString('en-US')} x 100 B as fast as ready() allows (${fmt(m.rate)}): heap ${m.mb(m.before.heapUsed)} before, peak ${m.mb(m.peakHeap)}; RSS ${m.mb(m.before.rss)} before, peak ${m.mb(m.peakRss)}`,
+);
+raw.destroy();
+server?.stop();
