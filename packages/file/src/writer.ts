@@ -16,6 +16,7 @@ import {
   MAX_ITEM_SIZE,
   messageSize,
 } from './format.js';
+import { lockFile } from './lock.js';
 import { LogReader, readHeaderFrom } from './reader.js';
 
 const CHUNK = 1024 * 1024;
@@ -80,6 +81,7 @@ export class LogWriter {
   #writing = false;
   #failure: StreamerError | undefined;
   #closed = false;
+  #unlock: () => Promise<void> = async () => {};
 
   private constructor(
     path: string,
@@ -103,10 +105,12 @@ export class LogWriter {
    * dropping a trailing end-of-stream message and any half-written message after the last whole one.
    */
   static async open(path: string, options: WriterOptions): Promise<LogWriter> {
+    const unlock = await lockFile(path);
     let handle: FileHandle;
     try {
       handle = await open(path, 'r+');
     } catch (cause) {
+      await unlock();
       throw new StreamerError(
         'CONNECT',
         `Cannot open stream file ${path} for writing: ${(cause as Error).message}`,
@@ -114,36 +118,47 @@ export class LogWriter {
       );
     }
     try {
-      const { size } = await handle.stat();
-      if (size === 0) {
-        const header = encodeHeader({
-          fileName: basename(path),
-          createdAt: new Date(),
-          beaconInterval: options.beaconInterval,
-        });
-        await handle.write(header, 0, header.length, 0);
-        return new LogWriter(
-          path,
-          handle,
-          options.beaconInterval,
-          HEADER_SIZE,
-          options.fileSizeLimit,
-        );
-      }
-      const header = await readHeaderFrom(handle, path);
-      const writer = new LogWriter(
-        path,
-        handle,
-        header.beaconInterval,
-        HEADER_SIZE,
-        options.fileSizeLimit,
-      );
-      await writer.#recover(size);
+      const writer = await LogWriter.#start(path, handle, options);
+      writer.#unlock = unlock;
       return writer;
     } catch (error) {
       await handle.close();
+      await unlock();
       throw error;
     }
+  }
+
+  static async #start(
+    path: string,
+    handle: FileHandle,
+    options: WriterOptions,
+  ): Promise<LogWriter> {
+    const { size } = await handle.stat();
+    if (size === 0) {
+      const header = encodeHeader({
+        fileName: basename(path),
+        createdAt: new Date(),
+        beaconInterval: options.beaconInterval,
+      });
+      await handle.write(header, 0, header.length, 0);
+      return new LogWriter(
+        path,
+        handle,
+        options.beaconInterval,
+        HEADER_SIZE,
+        options.fileSizeLimit,
+      );
+    }
+    const header = await readHeaderFrom(handle, path);
+    const writer = new LogWriter(
+      path,
+      handle,
+      header.beaconInterval,
+      HEADER_SIZE,
+      options.fileSizeLimit,
+    );
+    await writer.#recover(size);
+    return writer;
   }
 
   /** File offset after everything appended so far: where the next message goes. */
@@ -232,6 +247,7 @@ export class LogWriter {
     } finally {
       this.#closed = true;
       await this.#handle.close();
+      await this.#unlock();
     }
   }
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   existsSync,
@@ -146,6 +147,21 @@ describe('producer', () => {
     expect(receipts.map((r) => r.sequence)).toEqual(
       Array.from({ length: 100 }, (_, i) => BigInt(i + 1)),
     );
+  });
+
+  it('one process writes a file at a time: a live writer elsewhere is refused, a dead one taken over', async () => {
+    const { path, s } = await fresh();
+    writeFileSync(`${path}.lock`, `${process.ppid}\n`); // a process that is alive
+    const error = await s.createProducer('x').catch((e) => e);
+    expect(error.code).toBe('BACKEND');
+    expect(error.message).toContain(String(process.ppid));
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(`${path}.lock`, `${gone}\n`);
+    const p = await s.createProducer('x');
+    await p.send('written');
+    expect(readFileSync(`${path}.lock`, 'utf8')).toBe(`${process.pid}\n`);
+    await p.end();
+    expect(existsSync(`${path}.lock`)).toBe(false);
   });
 
   it('endWithEos: the last producer to end writes EOS, and consumers then get STREAM_ENDED', async () => {
