@@ -1,4 +1,4 @@
-import { sleep } from '@streamer/core';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { duration, oneStream, positive, streamTarget } from '../args.js';
 import { usage } from '../errors.js';
@@ -36,7 +36,8 @@ async function clock(url: string, o: ClockOptions): Promise<void> {
       const due = start + tick * interval;
       if (due > Date.now()) {
         try {
-          await sleep(due - Date.now(), stop.signal);
+          // A timer that keeps the process alive (core's sleep() does not, by design).
+          await delay(due - Date.now(), undefined, { signal: stop.signal });
         } catch {
           break; // stopped by a signal
         }
