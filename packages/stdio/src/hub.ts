@@ -19,6 +19,8 @@ export interface Subscriber {
   readonly readAhead: number;
   accepts(stream: StreamKey, shard: ShardId): boolean;
   onError(error: StreamerError): void;
+  /** False with loopback: the process's own messages keep coming after the input ends. */
+  readonly endsWithInput: boolean;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -54,18 +56,19 @@ export class Hub {
   }
 
   subscribe(subscriber: Subscriber): void {
-    if (this.#ended) {
+    if (this.#ended && subscriber.endsWithInput) {
       subscriber.queue.close(this.#ended);
       return;
     }
     this.#subscribers.push(subscriber);
+    if (this.#ended) return;
     this.#listen();
     if (!this.#waitingForRoom) this.#input.resume();
   }
 
   unsubscribe(subscriber: Subscriber): void {
     this.#subscribers = this.#subscribers.filter((s) => s !== subscriber);
-    if (this.#subscribers.length === 0) this.#input.pause();
+    if (this.#subscribers.length === 0 && !this.#ended) this.#input.pause();
   }
 
   /**
@@ -210,7 +213,10 @@ export class Hub {
   #finish(error: StreamerError): void {
     if (this.#ended) return;
     this.#ended = error;
-    for (const subscriber of this.#subscribers.splice(0)) subscriber.queue.close(error);
+    for (const subscriber of this.#subscribers.filter((s) => s.endsWithInput)) {
+      subscriber.queue.close(error);
+      this.unsubscribe(subscriber);
+    }
   }
 }
 

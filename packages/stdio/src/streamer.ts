@@ -41,7 +41,10 @@ export interface StdioConnectOptions {
   input?: Readable;
   /** Where producers write lines to. Default `process.stdout`. */
   output?: Writable;
-  /** Also deliver what this process produces to this process's consumers. Default false. */
+  /**
+   * Also deliver what this process produces to this process's consumers. Default false. Their
+   * consumers then outlive the end of the input, since the process may still produce.
+   */
   loopback?: boolean;
   /** Called for each input line that cannot be read (the reader goes on). Default: print it to stderr. */
   onError?: (error: StreamerError) => void;
@@ -135,6 +138,7 @@ class StdioConsumer extends AbstractConsumer {
     streams: StreamKey[],
     options: ResolvedConsumerOptions,
     onError: (e: StreamerError) => void,
+    loopback: boolean,
   ) {
     super(streams, options);
     this.#hub = hub;
@@ -145,6 +149,7 @@ class StdioConsumer extends AbstractConsumer {
       readAhead: options.batchSize,
       accepts: (stream, shard) => this.isAssigned(stream, shard),
       onError,
+      endsWithInput: !loopback,
     };
     hub.subscribe(this.#subscriber);
   }
@@ -188,9 +193,9 @@ export class StdioStreamer extends AbstractStreamer {
   }
 
   protected async _createConsumer(streams: StreamKey[], options: ResolvedConsumerOptions) {
-    const { input, maxLineBytes, onError } = this.#options;
+    const { input, maxLineBytes, onError, loopback } = this.#options;
     const hub = hubFor(input ?? process.stdin, input ? 'input' : 'stdin', maxLineBytes);
-    return new StdioConsumer(hub, streams, options, onError) as StdioConsumer & Endable;
+    return new StdioConsumer(hub, streams, options, onError, loopback) as StdioConsumer & Endable;
   }
 
   protected async _disconnect(): Promise<void> {}

@@ -99,6 +99,18 @@ describe('stdio streamer with injected streams', () => {
     await s.disconnect();
   });
 
+  it('with loopback, consumers outlive the end of the input: the process may still produce', async () => {
+    const input = new PassThrough();
+    input.end();
+    const s = await backend.connect(url, { input, output: sink(), loopback: true });
+    const c = await s.createConsumer('k');
+    const p = await s.createProducer('k');
+    await new Promise((resolve) => setImmediate(resolve)); // the input has ended by now
+    await p.send('still here');
+    expect(await texts(c, 1)).toEqual(['still here']);
+    await s.disconnect();
+  });
+
   it('a slow consumer pauses the reader instead of buffering the whole input', async () => {
     const input = new PassThrough({ highWaterMark: 1024 });
     const s = await backend.connect(url, { input, output: sink() });
