@@ -37,6 +37,8 @@ interface Source {
    */
   cursor: string;
   replaying: boolean;
+  /** Groups: the last id put in the queue, where a replay after a lost connection starts. */
+  pushed: string;
 }
 
 const CONSUMER_OPTIONS = ['mkstream', 'discoverIntervalMs'];
@@ -248,6 +250,7 @@ export class RedisConsumer extends AbstractConsumer {
       this.#epoch++;
       for (const [i, source] of sources.entries()) {
         source.cursor = this.#group === undefined ? ids[i]! : '>';
+        source.pushed = ids[i]!;
         source.replaying = false;
       }
       this.#queue.clear();
@@ -306,6 +309,7 @@ export class RedisConsumer extends AbstractConsumer {
           stream,
           cursor: '0-0',
           replaying: this.#group !== undefined,
+          pushed: '0-0',
         };
         if (this.#group === undefined) {
           if (start === 'latest') source.cursor = await this.#lastId(key);
@@ -443,8 +447,9 @@ export class RedisConsumer extends AbstractConsumer {
         }
         this.#queue.push(decodeEntry(source.stream, source.shard, id, fields, this.#messageField));
       }
-      if (this.#group === undefined || replay)
-        source.cursor = entries[entries.length - 1]![0].toString();
+      const last = entries[entries.length - 1]![0].toString();
+      source.pushed = last;
+      if (this.#group === undefined || replay) source.cursor = last;
       else if (entries.length >= this.options.batchSize) this.#flowing = true;
     }
     for (const [key, id] of gone) ackEntries(this.#client, key, this.#group!, [id]).catch(() => {});
@@ -454,8 +459,10 @@ export class RedisConsumer extends AbstractConsumer {
   async #recover(error: unknown, attempt: number): Promise<StreamerError | undefined> {
     const message = (error as Error)?.message ?? '';
     if (message.startsWith('WRONGTYPE')) return this.#wrongType(error);
-    if (message.startsWith('NOGROUP') && this.#group !== undefined) {
-      // The key was deleted (and maybe re-created) under us: recreate the group and go on.
+    const deleted = message.startsWith('NOGROUP') || message.startsWith('UNBLOCKED');
+    if (deleted && this.#group !== undefined) {
+      // The key was deleted (and maybe re-created) under us, while we read (UNBLOCKED) or
+      // between reads (NOGROUP): recreate the group and go on.
       try {
         for (const source of this.#sources.values()) {
           await createGroup(this.#client, source.key, this.#group, '0', this.#mkstream);
@@ -472,11 +479,10 @@ export class RedisConsumer extends AbstractConsumer {
     this.#readerId = undefined; // a new connection has a new id
     if (this.#group !== undefined) {
       // A read whose reply was lost still moved its entries into our pending list: replay the
-      // list from the start. What sits in the queue is in it too, so drop the queue's copies.
-      this.#queue.clear();
+      // list after the last entry we queued (what came before is delivered or in the queue).
       for (const source of this.#sources.values()) {
         source.replaying = true;
-        source.cursor = '0';
+        source.cursor = source.pushed;
       }
     }
     this.#lifecycle.report(toStreamerError(error, 'Reading from Redis failed, retrying'));
