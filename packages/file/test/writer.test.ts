@@ -173,4 +173,26 @@ describe('writer', () => {
     await writer.close(false);
     expect((await all(path)).length).toBe(1);
   });
+
+  for (const name of ['sample-1', 'quicksort']) {
+    it(`writes ${name}.ss byte for byte as SeaStreamer did, given the same messages`, async () => {
+      const fixture = readFileSync(
+        fileURLToPath(new URL(`./fixtures/${name}.ss`, import.meta.url)),
+      );
+      const path = tempFile(dir);
+      writeFileSync(path, fixture.subarray(0, 128)); // same name, creation time and interval
+      const writer = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 2 ** 40 });
+      const spec = specDecode(fixture);
+      for (const m of spec.messages) {
+        writer.append(m.key, Number(m.shard), new Date(Number(m.ms)), m.payload);
+      }
+      await writer.close(spec.eos);
+      const ours = readFileSync(path);
+      expect(ours.length).toBe(fixture.length);
+      // Only the end-of-stream message's timestamp (the time it was written) may differ.
+      const eosTime = spec.eos ? fixture.length - 1 - 2 - 3 - 4 - 8 : fixture.length;
+      expect(ours.subarray(0, eosTime).equals(fixture.subarray(0, eosTime))).toBe(true);
+      expect(ours.subarray(eosTime + 8).equals(fixture.subarray(eosTime + 8))).toBe(true);
+    });
+  }
 });
