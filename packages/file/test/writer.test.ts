@@ -195,4 +195,22 @@ describe('writer', () => {
       expect(ours.subarray(eosTime + 8).equals(fixture.subarray(eosTime + 8))).toBe(true);
     });
   }
+
+  it('writes consumer.ss byte for byte, beacons and splices included, continuing its first message', async () => {
+    const fixture = readFileSync(fileURLToPath(new URL('./fixtures/consumer.ss', import.meta.url)));
+    const spec = specDecode(fixture);
+    const first = 128 + 1 + 5 + 24 + 4 + 7 + 3; // header and hello-0 (seq 0): ours count from 1
+    const path = tempFile(dir);
+    writeFileSync(path, fixture.subarray(0, first));
+    const writer = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 2 ** 40 });
+    for (const m of spec.messages.slice(1)) {
+      writer.append(m.key, Number(m.shard), new Date(Number(m.ms)), m.payload);
+    }
+    await writer.close(true);
+    const ours = readFileSync(path);
+    expect(ours.length).toBe(fixture.length);
+    const eosTime = fixture.length - 1 - 2 - 3 - 4 - 8;
+    expect(ours.subarray(0, eosTime).equals(fixture.subarray(0, eosTime))).toBe(true);
+    expect(ours.subarray(eosTime + 8).equals(fixture.subarray(eosTime + 8))).toBe(true);
+  });
 });
