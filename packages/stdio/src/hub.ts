@@ -66,9 +66,19 @@ export class Hub {
     if (!this.#waitingForRoom) this.#input.resume();
   }
 
+  /** Removes a consumer; a group member's unread messages go to the rest of its group. */
   unsubscribe(subscriber: Subscriber): void {
     this.#subscribers = this.#subscribers.filter((s) => s !== subscriber);
     if (this.#subscribers.length === 0 && !this.#ended) this.#input.pause();
+    const { group, queue } = subscriber;
+    if (group === undefined || queue.closed) return;
+    const unread: Promise<Message>[] = [];
+    while (queue.length > 0) unread.push(queue.shift());
+    Promise.allSettled(unread).then((results) => {
+      for (const result of results) {
+        if (result.status === 'fulfilled') this.#toGroup(group, result.value);
+      }
+    });
   }
 
   /**
@@ -88,9 +98,17 @@ export class Hub {
         else groups.set(subscriber.group, [subscriber]);
       }
     }
-    for (const members of groups.values()) {
-      members[Number(message.sequence % BigInt(members.length))]!.queue.push(message);
-    }
+    for (const members of groups.values()) pick(members, message).queue.push(message);
+  }
+
+  #toGroup(group: string, message: Message): void {
+    const members = this.#subscribers.filter(
+      (s) =>
+        s.group === group &&
+        (message.streamKey === BROADCAST || s.streams.has(message.streamKey)) &&
+        s.accepts(message.streamKey, message.shardId),
+    );
+    if (members.length > 0) pick(members, message).queue.push(message);
   }
 
   #listen(): void {
@@ -218,6 +236,10 @@ export class Hub {
       this.unsubscribe(subscriber);
     }
   }
+}
+
+function pick(members: Subscriber[], message: Message): Subscriber {
+  return members[Number(message.sequence % BigInt(members.length))]!;
 }
 
 const hubs = new WeakMap<Readable, Hub>();

@@ -33,13 +33,15 @@ describe('stdio streamer with injected streams', () => {
     input.write('[k] 0\n[k] 1\n[k] 2\n[k] 3\n');
     expect(await texts(a, 2)).toEqual(['0', '2']);
     expect(await texts(b, 2)).toEqual(['1', '3']);
-    await b.end();
     input.write('[k] 4\n[k] 5\n');
-    expect(await texts(a, 2)).toEqual(['4', '5']);
+    await new Promise((resolve) => setImmediate(resolve)); // 5 waits in b's queue
+    await b.end(); // b leaves without reading 5: it goes to a
+    input.write('[k] 6\n');
+    expect(await texts(a, 3)).toEqual(['4', '5', '6']);
     const c = await s.createConsumer('k', opts);
-    input.write('[k] 6\n[k] 7\n');
-    expect(await texts(a, 1)).toEqual(['6']);
+    input.write('[k] 7\n[k] 8\n');
     expect(await texts(c, 1)).toEqual(['7']);
+    expect(await texts(a, 1)).toEqual(['8']);
     await s.disconnect();
   });
 
