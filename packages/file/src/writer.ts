@@ -16,10 +16,13 @@ import {
   MAX_ITEM_SIZE,
   messageSize,
 } from './format.js';
+import { readBeaconAt } from './locate.js';
 import { lockFile } from './lock.js';
 import { LogReader, readHeaderFrom } from './reader.js';
 
 const CHUNK = 1024 * 1024;
+/** Files with up to this many beacons are read whole when opened for appending. */
+const FULL_SCAN_BEACONS = 64;
 /** Buffered bytes past which a write starts at once instead of at the end of the tick. */
 const EAGER_BYTES = 4 * CHUNK;
 
@@ -420,16 +423,20 @@ export class LogWriter {
     }
   }
 
-  /** Reads the whole file once to learn each stream's last sequence and running checksum. */
+  /**
+   * Learns each stream's last sequence number and running checksum. A small file is read whole;
+   * a big one from its last beacons forward (see `#fromBeacons`).
+   */
   async #recover(size: number): Promise<void> {
-    const reader = new LogReader(
-      this.#handle,
-      await readHeaderFrom(this.#handle, this.path),
-      HEADER_SIZE,
-    );
+    const header = await readHeaderFrom(this.#handle, this.path);
+    const plan = await this.#fromBeacons(size);
+    const reader = new LogReader(this.#handle, header, plan?.start ?? HEADER_SIZE);
     for (;;) {
       const batch = await reader.read(4096);
       for (const m of batch) {
+        // A beacon item already counts the messages before its beacon.
+        const counted = plan?.counted.get(m.streamKey)?.get(m.shardId);
+        if (counted !== undefined && m.offset < counted) continue;
         const source = this.#source(m.streamKey, m.shardId);
         this.#update(source, Number(m.sequence), m.timestamp.getTime(), m.checksum);
       }
@@ -443,5 +450,51 @@ export class LogWriter {
       this.#put(this.#beacon(0));
       await this.flush();
     }
+  }
+
+  /**
+   * For a file of many beacon intervals: takes each stream's state from the latest beacon that
+   * lists it, walking back until a beacon lists every stream (it has free slots) or a whole
+   * rotation brings no new stream. Returns where to scan from, and per stream the beacon offset
+   * before which its messages are already counted; undefined to read the file whole.
+   */
+  async #fromBeacons(
+    size: number,
+  ): Promise<{ start: number; counted: Map<string, Map<number, number>> } | undefined> {
+    const interval = this.beaconInterval;
+    const last = Math.floor(size / interval);
+    if (last <= FULL_SCAN_BEACONS) return undefined;
+    const counted = new Map<string, Map<number, number>>();
+    let found = 0;
+    let quiet = 0;
+    let start = 0;
+    for (let k = last; k >= 1; k--) {
+      const beacon = await readBeaconAt(this.#handle, k * interval, interval);
+      if (!beacon) continue; // the last one may be cut short
+      let fresh = false;
+      for (const item of beacon.items) {
+        if (item.streamKey === EOS_KEY) continue;
+        let shards = counted.get(item.streamKey);
+        if (!shards) counted.set(item.streamKey, (shards = new Map()));
+        if (shards.has(item.shardId)) continue;
+        shards.set(item.shardId, k * interval);
+        const source = this.#source(item.streamKey, item.shardId);
+        source.sequence = Number(item.sequence);
+        source.timestampMs = item.timestamp.getTime();
+        source.running = item.runningChecksum;
+        found++;
+        fresh = true;
+      }
+      start = k * interval;
+      // Free slots: the beacon lists every stream. (An empty one, as SeaStreamer writes where it
+      // resumes appending, says nothing.)
+      if (beacon.items.length > 0 && beacon.items.length < this.#slots) return { start, counted };
+      quiet = fresh ? 0 : quiet + 1;
+      if (quiet > Math.ceil(found / this.#slots) + 1) return { start, counted };
+    }
+    // No beacon settled it: forget what was gathered and read the whole file.
+    this.#sources.clear();
+    this.#sorted = undefined;
+    return undefined;
   }
 }

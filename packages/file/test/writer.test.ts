@@ -213,4 +213,42 @@ describe('writer', () => {
     expect(ours.subarray(0, eosTime).equals(fixture.subarray(0, eosTime))).toBe(true);
     expect(ours.subarray(eosTime + 8).equals(fixture.subarray(eosTime + 8))).toBe(true);
   });
+
+  for (const [interval, streams] of [
+    [1024, 12],
+    [2048, 2],
+  ] as const) {
+    it(`appending to a long file (interval ${interval}, ${streams} streams) recovers from its last beacons`, async () => {
+      const { path, writer } = await create(interval);
+      for (let i = 0; i < 900; i++) {
+        writer.append(`s${i % streams}`, i % 2, undefined, payloadOf(i, (i * 31) % 300));
+      }
+      await writer.close(false);
+      expect(readFileSync(path).length / interval).toBeGreaterThan(64); // past the full-scan size
+      const again = await LogWriter.open(path, {
+        beaconInterval: interval,
+        fileSizeLimit: 2 ** 40,
+      });
+      for (let i = 0; i < 100; i++)
+        again.append(`s${i % streams}`, i % 2, undefined, payloadOf(i, 50));
+      await again.close(false);
+      const spec = specDecode(readFileSync(path));
+      const next = new Map<string, bigint>();
+      for (const m of spec.messages) {
+        const key = `${m.key}/${m.shard}`;
+        const seq = (next.get(key) ?? 0n) + 1n;
+        next.set(key, seq);
+        expect(m.seq).toBe(seq);
+      }
+      const running = specRunning(spec.messages);
+      for (const beacon of spec.beacons) {
+        for (const item of beacon.items) {
+          const i = spec.messages.findIndex(
+            (m) => m.key === item.key && m.shard === item.shard && m.seq === item.seq,
+          );
+          expect(running[i]).toBe(item.running);
+        }
+      }
+    });
+  }
 });
