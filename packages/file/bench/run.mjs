@@ -88,6 +88,12 @@ try {
   });
   if (n !== COUNT) throw new Error(`the consumer read ${n} of ${COUNT}`);
   row('consumer (earliest, follow: false), for await', consume, size);
+
+  // Opening the written file again for appending: state comes from the last beacons.
+  const reopen = await timed(async () => {
+    const producer = await streamer.createProducer('bench');
+    await producer.end();
+  });
   await streamer.disconnect();
 
   console.log(
@@ -95,6 +101,7 @@ try {
       `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
   );
   console.table(rows);
+  console.log(`opening the ${(size / 1e6).toFixed(0)} MB file again to append: ${(reopen * 1000).toFixed(1)} ms`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
