@@ -25,11 +25,14 @@ export function infoCommand(program: Command): void {
 }
 
 async function info(url: string, o: InfoOptions): Promise<void> {
-  const streams = url.startsWith('file:') ? await fileInfo(url) : await redisInfo(url, o.pattern);
+  const { about, streams } = url.startsWith('file:')
+    ? await fileInfo(url)
+    : { about: undefined, streams: await redisInfo(url, o.pattern) };
   if (o.json) {
     process.stdout.write(`${JSON.stringify(streams, null, 2)}\n`);
     return;
   }
+  if (about) process.stdout.write(`${about}\n`);
   for (const s of streams) {
     process.stdout.write(`${s.stream}: ${s.length} messages in ${s.shards.length} shard(s)\n`);
     for (const shard of s.shards) {
@@ -60,7 +63,7 @@ async function redisInfo(url: string, pattern: string): Promise<StreamInfo[]> {
 }
 
 /** A file's streams, counted by reading it through; `file:///f.ss/a,b` limits them. */
-async function fileInfo(url: string): Promise<StreamInfo[]> {
+async function fileInfo(url: string): Promise<{ about: string; streams: StreamInfo[] }> {
   let path = fileURLToPath(url.replace(/[?#].*$/, ''));
   let only: string[] = [];
   if (!(existsSync(path) && statSync(path).isFile())) {
@@ -81,10 +84,8 @@ async function fileInfo(url: string): Promise<StreamInfo[]> {
       shard.last = seq;
     } else shards.set(m.shardId, { length: 1, first: seq, last: seq });
   }
-  process.stderr.write(
-    `${header.fileName}: created ${header.createdAt.toISOString()}, beacon interval ${header.beaconInterval}, version ${header.version}\n`,
-  );
-  return [...streams].map(([stream, shards]) => ({
+  const about = `${header.fileName}: created ${header.createdAt.toISOString()}, beacon interval ${header.beaconInterval}, version ${header.version}`;
+  const infos = [...streams].map(([stream, shards]) => ({
     stream,
     length: [...shards.values()].reduce((sum, s) => sum + s.length, 0),
     shards: [...shards].map(([shard, s]) => ({
@@ -96,4 +97,5 @@ async function fileInfo(url: string): Promise<StreamInfo[]> {
     })),
     groups: [],
   }));
+  return { about, streams: infos };
 }
