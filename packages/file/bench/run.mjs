@@ -101,7 +101,9 @@ try {
       `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`,
   );
   console.table(rows);
-  console.log(`opening the ${(size / 1e6).toFixed(0)} MB file again to append: ${(reopen * 1000).toFixed(1)} ms`);
+  console.log(
+    `opening the ${(size / 1e6).toFixed(0)} MB file again to append: ${(reopen * 1000).toFixed(1)} ms`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -27,6 +27,8 @@ export class LoadBalancer implements CursorTarget {
   readonly #path: string;
   #members: GroupMember[] = [];
   #cursor: Promise<Cursor> | undefined;
+  /** Why reading stopped for good (STREAM_ENDED, …): members joining later learn it too. */
+  #stopped: StreamerError | undefined;
 
   private constructor(key: string, path: string) {
     this.#key = key;
@@ -43,6 +45,7 @@ export class LoadBalancer implements CursorTarget {
   /** Adds a member; the first one opens the reader, starting where its `start` option says. */
   async join(member: GroupMember, read: ReadOptions): Promise<void> {
     this.#members.push(member);
+    if (this.#stopped) member.queue.close(this.#stopped);
     if (!this.#cursor) {
       this.#cursor = (async () => {
         const cursor = await Cursor.open(this.#path, read, member.options.batchSize, this);
@@ -104,10 +107,12 @@ export class LoadBalancer implements CursorTarget {
   }
 
   stopped(error: StreamerError): void {
+    this.#stopped = error;
     for (const member of this.#members) member.queue.close(error);
   }
 
   reset(): void {
+    this.#stopped = undefined;
     for (const member of this.#members) member.reset();
   }
 

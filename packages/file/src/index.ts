@@ -21,6 +21,7 @@ export {
   HEADER_SIZE,
   isEos,
   messageSize,
+  peekMessageSize,
 } from './format.js';
 export type { FileConnectOptions, ReadOptions } from './options.js';
 export { type ReadMessagesOptions, readHeader, readMessages } from './reader.js';

@@ -2,7 +2,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { StreamerError } from '@streamer/core';
 import { onChange } from './changes.js';
-import type { FileHeader, FileMessage } from './format.js';
+import { type FileHeader, type FileMessage, HEADER_SIZE } from './format.js';
 import type { ReadOptions } from './options.js';
 import { LogReader, openFile, readHeaderFrom } from './reader.js';
 
@@ -66,7 +66,7 @@ export class Tail {
       const { ino } = await handle.stat();
       return new Tail(
         path,
-        new LogReader(handle, header, 0, options.resync),
+        new LogReader(handle, header, HEADER_SIZE, options.resync),
         ino,
         options,
         batchSize,
