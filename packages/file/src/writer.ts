@@ -206,16 +206,18 @@ export class LogWriter {
     const source = this.#source(streamKey, shardId);
     const sequence = source.sequence + 1;
     this.#write(source, sequence, timestampMs, payload, size);
-    const receipt: Receipt = {
-      streamKey,
-      shardId,
-      sequence: BigInt(sequence),
-      timestamp: timestamp ?? new Date(timestampMs),
-    };
-    // One promise per write, not per send: the receipts hang off it.
+    // One promise per write, not per send: the receipts hang off it, made only once written so
+    // that fewer objects live through the write (the garbage collector's work grows with them).
     const pending = (this.#batch ??= batch());
     this.#schedule();
-    return pending.promise.then(() => receipt);
+    return pending.promise.then(
+      (): Receipt => ({
+        streamKey,
+        shardId,
+        sequence: BigInt(sequence),
+        timestamp: timestamp ?? new Date(timestampMs),
+      }),
+    );
   }
 
   /** Resolves once everything appended so far is written to the OS. */
