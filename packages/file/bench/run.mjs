@@ -1,11 +1,19 @@
 // Benchmark of the file backend: write and read 1M messages of 100 B, next to a raw
 // fs.createWriteStream write of the same bytes. Run with `pnpm bench` (builds first) or
 // `node bench/run.mjs [count]` after `npx tsc -b`.
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  createWriteStream,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { backend, readMessages } from '../dist/index.js';
+import { LogWriter } from '../dist/writer.js';
 
 const COUNT = Number(process.argv[2] ?? 1_000_000);
 const PAYLOAD = Buffer.alloc(100, 'x');
@@ -66,9 +74,22 @@ try {
   for (let at = 0; at < bytes.length; at += 65536) bulk.push(bytes.subarray(at, at + 65536));
   const rawBulk = await timed(() => rawWrite(join(dir, 'raw2.bin'), bulk));
 
+  // The package's writer without the producer API on top: what the core's per-send bookkeeping costs.
+  const alone = join(dir, 'alone.ss');
+  writeFileSync(alone, '');
+  const writerAlone = await timed(async () => {
+    const writer = await LogWriter.open(alone, { beaconInterval: 1 << 20, fileSizeLimit: 2 ** 40 });
+    for (let i = 0; i < COUNT; i++) {
+      writer.append('bench', 0, undefined, PAYLOAD);
+      if (i % 10_000 === 0) await writer.flush();
+    }
+    await writer.close(false);
+  });
+
   const raw = row('raw createWriteStream, one write() per message', rawMessages, size);
   row('raw createWriteStream, 64 KiB writes', rawBulk, size);
   row('file producer: send() x N, end() (fsync)', write, size, raw);
+  row('file writer alone (no producer API), close() (fsync)', writerAlone, size, raw);
 
   let n = 0;
   const replay = await timed(async () => {
