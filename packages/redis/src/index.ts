@@ -1,4 +1,4 @@
-import type { Backend } from '@streamer/core';
+import { type Backend, StreamerError } from '@streamer/core';
 import { resolveConfig } from './options.js';
 import { RedisStreamer } from './streamer.js';
 
@@ -8,7 +8,12 @@ import { RedisStreamer } from './streamer.js';
  */
 export const backend: Backend = {
   async connect(urls, options) {
-    // Several hosts would be a cluster; this backend talks to one server.
+    if (urls.length > 1) {
+      throw new StreamerError(
+        'UNSUPPORTED',
+        `One Redis server per streamer: Redis Cluster is not supported yet (got hosts ${urls.map((u) => u.host).join(', ')})`,
+      );
+    }
     return RedisStreamer.open(resolveConfig(urls[0]!, options));
   },
 };

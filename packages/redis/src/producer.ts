@@ -158,7 +158,14 @@ export class RedisProducer extends AbstractProducer {
 
   #stored(op: Op, id: string): void {
     this.#lastIds.set(op.key, id);
-    const { sequence, ms } = entrySequence(id);
+    let parsed: { sequence: bigint; ms: number };
+    try {
+      parsed = entrySequence(id);
+    } catch (error) {
+      op.reject(error); // stored, but its id does not fit a sequence (see entry-id.ts)
+      return;
+    }
+    const { sequence, ms } = parsed;
     op.resolve({
       streamKey: op.streamKey,
       shardId: op.shardId,

@@ -57,6 +57,12 @@ describe('connect', () => {
     await Promise.all([viaUrl.disconnect(), viaOption.disconnect()]);
   });
 
+  it('several hosts (a cluster) are refused, naming them', async () => {
+    const error = await failure(connect('redis://127.0.0.1:7000,127.0.0.1:7001'));
+    expect(error.code).toBe('UNSUPPORTED');
+    expect(error.message).toContain('127.0.0.1:7001');
+  });
+
   it('bad options and URLs name the bad value', async () => {
     const cases: [string, Record<string, unknown>, string, string][] = [
       [redisUrl(), { db: -1 }, 'INVALID_ARGUMENT', '-1'],

@@ -99,6 +99,16 @@ describe('consumer', () => {
     for (const c of consumers) expect(texts(await take(c, 2))).toEqual(['from-1', 'from-2']);
   });
 
+  it('an entry id that does not fit a sequence: next() rejects CORRUPT_DATA naming it', async () => {
+    const s = await streamer();
+    const key = freshKey('wide');
+    await cli('XADD', key, '5-70000', 'msg', 'x');
+    const c = await s.createConsumer(key, { start: 'earliest' });
+    const error = await c.next({ signal: AbortSignal.timeout(5000) }).catch((e) => e);
+    expect(error.code).toBe('CORRUPT_DATA');
+    expect(error.message).toContain('5-70000');
+  });
+
   it('unknown consumer options are refused, naming them', async () => {
     const s = await streamer();
     const error = await s

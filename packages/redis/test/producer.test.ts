@@ -54,6 +54,16 @@ describe('producer', () => {
     await p.flush().catch(() => {});
   });
 
+  it('an id whose counter does not fit 16 bits rejects CORRUPT_DATA, naming it', async () => {
+    const key = freshKey('wide');
+    await cli('XADD', key, '1000-65535', 'msg', 'last that fits');
+    const p = await (await streamer()).createProducer(key);
+    const error = await p.send('x', { timestamp: new Date(1000) }).catch((e) => e);
+    expect(error.code).toBe('CORRUPT_DATA');
+    expect(error.message).toContain('1000-65536');
+    await p.flush().catch(() => {});
+  });
+
   it('a header named like the message field is refused', async () => {
     const p = await (await streamer()).createProducer(freshKey('hdr'));
     const error = await p.send('x', { headers: { msg: 'clash' } }).catch((e) => e);
