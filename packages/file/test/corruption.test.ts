@@ -66,7 +66,7 @@ describe('corruption', () => {
         expect(error, `truncated at ${n}`).toBeUndefined();
       }
     }
-  });
+  }, 120_000); // thousands of files: generous for a busy machine
 
   it('a flipped byte anywhere: never a crash or a hang; payloads read are right, damage is CORRUPT_DATA', async () => {
     let detected = 0;
@@ -85,7 +85,7 @@ describe('corruption', () => {
       if (error) detected++;
     }
     expect(detected).toBeGreaterThan(original.length / 2);
-  });
+  }, 120_000); // thousands of files: generous for a busy machine
 
   it('garbage appended: every message, then CORRUPT_DATA at the end of the real data', async () => {
     for (const length of [1, 7, 40, 500, 3000]) {
