@@ -38,6 +38,7 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
   #queue = new AsyncQueue<FileMessage>();
   readonly readAhead: number;
   readonly #all: boolean;
+  readonly #streams: Set<string>;
   #cursor: Cursor | undefined;
   #balancer: LoadBalancer | undefined;
   #sidecar: string | undefined;
@@ -49,6 +50,7 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
     super(streams, options);
     this.path = path;
     this.#all = streams.includes(WILDCARD);
+    this.#streams = new Set(streams);
     this.readAhead = Math.max(options.batchSize, 16);
   }
 
@@ -66,6 +68,7 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
       else
         await cursor.moveTo(this.options.start === 'earliest' ? HEADER_SIZE : await cursor.end());
     } catch (error) {
+      this.#cursor = undefined;
       await cursor.close();
       throw error;
     }
@@ -73,7 +76,7 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
 
   wants(message: { streamKey: string; shardId: number }): boolean {
     return (
-      (this.#all || this.streams.includes(message.streamKey)) &&
+      (this.#all || this.#streams.has(message.streamKey)) &&
       this.isAssigned(message.streamKey, message.shardId)
     );
   }

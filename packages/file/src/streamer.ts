@@ -97,7 +97,12 @@ export class FileStreamer extends AbstractStreamer {
     const consumer = new FileConsumer(this.path, streams, options);
     const balancer =
       options.mode === 'loadBalanced' ? LoadBalancer.for(this.path, options.group!) : undefined;
-    await consumer.open(read, balancer);
+    try {
+      await consumer.open(read, balancer);
+    } catch (error) {
+      await consumer.end().catch(() => {}); // let go of its AbortSignal listener and group
+      throw error;
+    }
     return consumer as FileConsumer & Endable;
   }
 
