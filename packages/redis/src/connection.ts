@@ -15,7 +15,51 @@ const COMMAND_OPTIONS = {
 
 function makeClient(config: ConnectionConfig, onReconnecting: (attempt: number) => void) {
   let ready = false;
-  const client = createClient({
+  // The first connect fails fast (a wrong password must not turn into a retry storm); once a
+  // connection was up, a lost one is retried with exponential backoff and jitter.
+  const reconnectStrategy = (retries: number, cause: Error) => {
+    if (!ready) return cause;
+    if (config.maxReconnectAttempts !== undefined && retries >= config.maxReconnectAttempts)
+      return new StreamerError(
+        'CONNECT',
+        `Gave up reconnecting to ${config.host}:${config.port} after ${retries} attempts`,
+        { cause },
+      );
+    onReconnecting(retries + 1);
+    return backoffDelay(retries, {
+      initialMs: config.reconnectInitialMs,
+      maxMs: config.reconnectMaxMs,
+    });
+  };
+  const ours = {
+    commandOptions: COMMAND_OPTIONS,
+    // While reconnecting, commands fail at once instead of queueing: the producer retries them
+    // itself in send order, and read loops back off. A queue would reorder retries.
+    disableOfflineQueue: true,
+  };
+  const client = config.base
+    ? // A user's client: its address, credentials, database and TLS, with our settings on top.
+      (config.base.duplicate({
+        ...ours,
+        socket: {
+          ...config.base.options?.socket,
+          connectTimeout: config.timeoutMs,
+          reconnectStrategy,
+        },
+      }) as ReturnType<typeof fromOptions>)
+    : fromOptions(config, ours, reconnectStrategy);
+  client.on('ready', () => {
+    ready = true;
+  });
+  return client;
+}
+
+function fromOptions(
+  config: ConnectionConfig,
+  ours: { commandOptions: typeof COMMAND_OPTIONS; disableOfflineQueue: boolean },
+  reconnectStrategy: (retries: number, cause: Error) => number | Error,
+) {
+  return createClient({
     username: config.username,
     password: config.password,
     database: config.db,
@@ -24,32 +68,10 @@ function makeClient(config: ConnectionConfig, onReconnecting: (attempt: number) 
       port: config.port,
       connectTimeout: config.timeoutMs,
       ...(config.tls ?? {}),
-      // The first connect fails fast (a wrong password must not turn into a retry storm); once a
-      // connection was up, a lost one is retried with exponential backoff and jitter.
-      reconnectStrategy: (retries: number, cause: Error) => {
-        if (!ready) return cause;
-        if (config.maxReconnectAttempts !== undefined && retries >= config.maxReconnectAttempts)
-          return new StreamerError(
-            'CONNECT',
-            `Gave up reconnecting to ${config.host}:${config.port} after ${retries} attempts`,
-            { cause },
-          );
-        onReconnecting(retries + 1);
-        return backoffDelay(retries, {
-          initialMs: config.reconnectInitialMs,
-          maxMs: config.reconnectMaxMs,
-        });
-      },
+      reconnectStrategy,
     },
-    commandOptions: COMMAND_OPTIONS,
-    // While reconnecting, commands fail at once instead of queueing: the producer retries them
-    // itself in send order, and read loops back off. A queue would reorder retries.
-    disableOfflineQueue: true,
+    ...ours,
   });
-  client.on('ready', () => {
-    ready = true;
-  });
-  return client;
 }
 
 export type RedisClient = ReturnType<typeof makeClient>;

@@ -1,5 +1,5 @@
 import { type Backend, StreamerError } from '@streamer/core';
-import { resolveConfig } from './options.js';
+import { type FromClientOptions, resolveClientConfig, resolveConfig } from './options.js';
 import { RedisStreamer } from './streamer.js';
 
 /**
@@ -18,6 +18,22 @@ export const backend: Backend = {
   },
 };
 
+/**
+ * A streamer on the server of a node-redis client you made: its address, credentials, database
+ * and TLS settings are copied into connections of our own (with our reconnect policy and no
+ * per-command timeout). Your client is left alone and not closed by `disconnect()`.
+ */
+export function fromClient(
+  client: unknown,
+  options: FromClientOptions = {},
+): Promise<RedisStreamer> {
+  try {
+    return RedisStreamer.open(resolveClientConfig(client, options as Record<string, unknown>));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 export type { LifecycleEvents } from './connection.js';
 export {
   compareEntryIds,
@@ -34,6 +50,11 @@ export type {
   StreamInfo,
   StreamTrimOptions,
 } from './manager.js';
-export type { RedisConnectOptions, RedisConsumerOptions, RedisProducerOptions } from './options.js';
+export type {
+  FromClientOptions,
+  RedisConnectOptions,
+  RedisConsumerOptions,
+  RedisProducerOptions,
+} from './options.js';
 export { REDIS_SUPPORTS, RedisStreamer } from './streamer.js';
 export type { TrimOptions } from './trim.js';

@@ -32,7 +32,15 @@ export interface RedisConnectOptions {
   maxReconnectAttempts?: number;
 }
 
+/** What `fromClient` needs of a node-redis client: its options, and duplicate(). */
+export interface BaseClient {
+  options?: { socket?: object; keyPrefix?: unknown } | undefined;
+  duplicate(overrides?: object): unknown;
+}
+
 export interface ConnectionConfig {
+  /** A user's client whose settings every connection copies (`fromClient`). */
+  base?: BaseClient;
   host: string;
   port: number;
   username: string | undefined;
@@ -202,4 +210,41 @@ export function checkKnown(what: string, extra: Record<string, unknown>, known: 
         `one of ${known.join(', ')}`,
       );
   }
+}
+
+/** Options of `fromClient(client, options)`: the address and credentials come from the client. */
+export type FromClientOptions = Pick<
+  RedisConnectOptions,
+  'messageField' | 'timeoutMs' | 'reconnectInitialMs' | 'reconnectMaxMs' | 'maxReconnectAttempts'
+>;
+
+const FROM_CLIENT = [
+  'messageField',
+  'timeoutMs',
+  'reconnectInitialMs',
+  'reconnectMaxMs',
+  'maxReconnectAttempts',
+];
+
+/** The config of connections copied from a user's node-redis client. */
+export function resolveClientConfig(
+  client: unknown,
+  input: Record<string, unknown>,
+): StreamerConfig {
+  const base = client as BaseClient | undefined;
+  if (typeof base?.duplicate !== 'function')
+    throw invalidArgument('client', client, 'a node-redis client (from createClient())');
+  if (base.options?.keyPrefix !== undefined) {
+    throw new StreamerError(
+      'UNSUPPORTED',
+      `A client with keyPrefix ${describe(base.options.keyPrefix)} is not supported: stream keys are used as they are`,
+    );
+  }
+  checkKnown('fromClient', input, FROM_CLIENT);
+  const socket = (base.options?.socket ?? {}) as { host?: string; port?: number };
+  const config = resolveConfig(new URL('redis://placeholder'), input);
+  config.connection.base = base;
+  config.connection.host = socket.host ?? 'localhost';
+  config.connection.port = socket.port ?? 6379;
+  return config;
 }

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:net';
+import { createClient } from '@redis/client';
 import { connect, isStreamerError, type StreamerError } from '@streamer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backend, REDIS_SUPPORTS, type RedisStreamer } from '../src/index.js';
+import { backend, fromClient, REDIS_SUPPORTS, type RedisStreamer } from '../src/index.js';
 import { freshKey, open, redisCli, redisUrl, take } from './support/helpers.js';
 import { freePort, TestServer } from './support/server.js';
 
@@ -61,6 +62,23 @@ describe('connect', () => {
     const error = await failure(connect('redis://127.0.0.1:7000,127.0.0.1:7001'));
     expect(error.code).toBe('UNSUPPORTED');
     expect(error.message).toContain('127.0.0.1:7001');
+  });
+
+  it("fromClient copies a user's client (here its database) and leaves it open", async () => {
+    const mine = createClient({ url: redisUrl(), database: 6 });
+    await mine.connect();
+    const s = await fromClient(mine, { messageField: 'body' });
+    const key = freshKey('mine');
+    await (await s.createProducer(key)).send('via my client');
+    await s.disconnect();
+    expect(await mine.sendCommand(['XRANGE', key, '-', '+'])).toEqual([
+      [expect.any(String), ['body', 'via my client']],
+    ]);
+    await mine.del(key);
+    mine.destroy();
+    await expect(fromClient({}, {})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const prefixed = createClient({ url: redisUrl(), keyPrefix: 'app:' });
+    await expect(fromClient(prefixed)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
   });
 
   it('bad options and URLs name the bad value', async () => {
