@@ -7,7 +7,7 @@ import {
   type StreamKey,
   StreamMessage,
 } from '@streamer/core';
-import { BROADCAST, parseLine } from './line-format.js';
+import { BROADCAST, type ParsedLine, parseLine } from './line-format.js';
 
 /** A consumer as the hub sees it: what it reads and where its messages go. */
 export interface Subscriber {
@@ -184,7 +184,7 @@ export class Hub {
     if (bytes === undefined) return;
     const end =
       bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length;
-    let parsed: ReturnType<typeof parseLine>;
+    let parsed: ParsedLine;
     try {
       parsed = parseLine(utf8.decode(bytes.subarray(0, end)));
     } catch (error) {

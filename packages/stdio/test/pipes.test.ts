@@ -111,6 +111,17 @@ describe('real processes connected by pipes', () => {
     child.stdin!.destroy();
   });
 
+  it('a producer whose reader went away gets BACKEND errors instead of crashing (EPIPE)', async () => {
+    const child = spawn(process.execPath, [fixture('epipe.mjs')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.once('data', () => child.stdout!.destroy()); // read a little, then hang up
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: 'BACKEND\n' });
+  });
+
   it('1M lines into a slow pipe: the producer waits for the pipe, memory stays flat, no line is lost', async () => {
     const total = 1_000_000;
     const producer = spawn(

@@ -1,4 +1,4 @@
-import { type ConsumerMode, isStreamerError, type Message } from '@streamer/core';
+import { type ConsumerMode, isStreamerError } from '@streamer/core';
 import { WILDCARD } from '@streamer/file';
 import type { Command } from 'commander';
 import { choice, positive, streamTarget, timestamp } from '../args.js';
@@ -71,7 +71,7 @@ async function consume(url: string, o: ConsumeOptions): Promise<void> {
     const seeked = since !== undefined && streamer.supports.seek;
     if (seeked) await consumer.seek(since);
     let seen = 0;
-    for await (const message of consumer as AsyncIterable<Message>) {
+    for await (const message of consumer) {
       if (since && !seeked && message.timestamp < since) continue;
       if (until && message.timestamp > until) break;
       if (!(await output.write(formatMessage(message, format)))) break;

@@ -1,4 +1,4 @@
-import { isStreamerError, type Message, type SendOptions } from '@streamer/core';
+import { isStreamerError, type SendOptions } from '@streamer/core';
 import { WILDCARD } from '@streamer/file';
 import type { Command } from 'commander';
 import { choice, positive, streamTarget } from '../args.js';
@@ -54,7 +54,7 @@ async function relay(inUrl: string, outUrl: string, o: RelayOptions): Promise<vo
       const producer = await output.createProducer();
       let relayed = 0;
       try {
-        for await (const m of consumer as AsyncIterable<Message>) {
+        for await (const m of consumer) {
           // Keep what the output can store: timestamps, shards, headers.
           const options: SendOptions = {};
           if (output.supports.timestamps) options.timestamp = m.timestamp;
