@@ -6,13 +6,28 @@ import { runConformance } from '@streamer/conformance';
 import { afterAll } from 'vitest';
 import { backend, FILE_SUPPORTS } from '../src/index.js';
 
-// Every connect() reaches the same file, as the suite needs for its resume tests.
+// Every connect() of a run reaches the same file, as the suite needs for its resume tests.
 const dir = mkdtempSync(join(tmpdir(), 'streamer-file-conformance-'));
-const url = pathToFileURL(join(dir, 'conformance.ss'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 runConformance({
   name: 'file',
-  connect: () => backend.connect([url], { createIfNotExists: true, beaconInterval: 4096 }),
+  connect: () =>
+    backend.connect([pathToFileURL(join(dir, 'conformance.ss'))], {
+      createIfNotExists: true,
+      beaconInterval: 4096,
+    }),
+  supports: FILE_SUPPORTS,
+});
+
+// Again without fs.watch (polling alone) and with a beacon at every KiB, splicing most messages.
+runConformance({
+  name: 'file, polling, 1 KiB beacons',
+  connect: () =>
+    backend.connect([pathToFileURL(join(dir, 'polling.ss'))], {
+      createIfNotExists: true,
+      beaconInterval: 1024,
+      watch: false,
+    }),
   supports: FILE_SUPPORTS,
 });
