@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { StreamerError } from '@streamer/core';
 
 /**
@@ -68,6 +69,7 @@ export async function saveOffsets(path: string, offsets: GroupOffsets): Promise<
       await handle.close();
     }
     await rename(temp, path);
+    await syncDirectory(dirname(path));
   } catch (cause) {
     await unlink(temp).catch(() => {});
     throw new StreamerError(
@@ -77,5 +79,19 @@ export async function saveOffsets(path: string, offsets: GroupOffsets): Promise<
         cause,
       },
     );
+  }
+}
+
+/** A rename is durable once its directory is synced (on Linux); where that fails, it is skipped. */
+async function syncDirectory(path: string): Promise<void> {
+  try {
+    const handle = await open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // some platforms cannot open or sync a directory
   }
 }
