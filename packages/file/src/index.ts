@@ -23,6 +23,6 @@ export {
   messageSize,
   peekMessageSize,
 } from './format.js';
-export type { FileConnectOptions, ReadOptions } from './options.js';
+export type { FileConnectOptions, FileConsumerOptions, ReadOptions } from './options.js';
 export { type ReadMessagesOptions, readHeader, readMessages } from './reader.js';
 export { backend, FILE_SUPPORTS, FileStreamer } from './streamer.js';

@@ -1,6 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, invalidArgument, nonNegative, StreamerError } from '@streamer/core';
+import {
+  type ConsumerOptions,
+  describe,
+  invalidArgument,
+  nonNegative,
+  StreamerError,
+} from '@streamer/core';
 import { DEFAULT_BEACON_INTERVAL, isValidBeaconInterval } from './format.js';
 
 /** How a consumer reads the file; connect options give the defaults, consumer options override. */
@@ -14,6 +20,12 @@ export interface ReadOptions {
   /** After damage, report CORRUPT_DATA once and read on at the next beacon. Default false. */
   resync: boolean;
 }
+
+/**
+ * ConsumerOptions plus this backend's own. In TypeScript, give an options object this type before
+ * passing it to `createConsumer` (an object literal with extra keys is refused by the compiler).
+ */
+export type FileConsumerOptions = ConsumerOptions & Partial<ReadOptions>;
 
 export interface FileConnectOptions extends ReadOptions {
   /** Create the file when it does not exist. Default false: it must exist. */
