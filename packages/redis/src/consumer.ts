@@ -75,6 +75,8 @@ export class RedisConsumer extends AbstractConsumer {
   #discovering: Promise<void> = Promise.resolve();
   /** Groups: the last read of new entries filled a page, so more are likely waiting. */
   #flowing = false;
+  /** Wakes a loop that has no key to read (every shard unassigned) when assignments change. */
+  #nudge: () => void = () => {};
   #lastDiscovery = 0;
   #stopped = false;
   readonly #stop = new AbortController();
@@ -223,6 +225,7 @@ export class RedisConsumer extends AbstractConsumer {
 
   protected override _assignmentsChanged(): void {
     this.#unblock();
+    this.#nudge();
   }
 
   /**
@@ -341,6 +344,14 @@ export class RedisConsumer extends AbstractConsumer {
         // read or this read waits for it, so a read never races XGROUP SETID on the server.
         if (this.#gate) {
           await this.#gate;
+          continue;
+        }
+        if (this.#active().length === 0) {
+          // Nothing assigned exists yet: look again after a while, or when assignments change.
+          await new Promise<void>((resolve) => {
+            this.#nudge = resolve;
+            sleep(this.#discoverIntervalMs, this.#stop.signal).then(resolve, resolve);
+          });
           continue;
         }
         const epoch = this.#epoch;

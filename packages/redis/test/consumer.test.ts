@@ -87,6 +87,21 @@ describe('consumer', () => {
     expect(new Set(got.map((m) => m.shardId))).toEqual(new Set([1]));
   });
 
+  it('assigned only to a shard that does not exist yet: waits for it, then reads it', async () => {
+    const s = await streamer();
+    const key = freshKey('later');
+    const c = await s.createConsumer(key, {
+      start: 'earliest',
+      discoverIntervalMs: 50,
+    } as ConsumerOptions);
+    c.assign(key, 3);
+    expect(await maybeNext(c, 200)).toBeUndefined();
+    const p = await s.createProducer(key, { shards: 4 });
+    await p.send('on 0', { shard: 0 });
+    await p.send('on 3', { shard: 3 });
+    expect(texts(await take(c, 1))).toEqual(['on 3']);
+  });
+
   it('several streamers, producers and consumers in one process', async () => {
     const [s1, s2] = [await streamer(), await streamer()];
     const key = freshKey('multi');
