@@ -86,11 +86,9 @@ export class Hub {
    * (`sequence % members`, members in join order). Broadcast messages go to every consumer.
    */
   dispatch(message: Message): void {
-    const broadcast = message.streamKey === BROADCAST;
     const groups = new Map<string, Subscriber[]>();
     for (const subscriber of this.#subscribers) {
-      if (!broadcast && !subscriber.streams.has(message.streamKey)) continue;
-      if (!subscriber.accepts(message.streamKey, message.shardId)) continue;
+      if (!wants(subscriber, message)) continue;
       if (subscriber.group === undefined) subscriber.queue.push(message);
       else {
         const members = groups.get(subscriber.group);
@@ -102,12 +100,7 @@ export class Hub {
   }
 
   #toGroup(group: string, message: Message): void {
-    const members = this.#subscribers.filter(
-      (s) =>
-        s.group === group &&
-        (message.streamKey === BROADCAST || s.streams.has(message.streamKey)) &&
-        s.accepts(message.streamKey, message.shardId),
-    );
+    const members = this.#subscribers.filter((s) => s.group === group && wants(s, message));
     if (members.length > 0) pick(members, message).queue.push(message);
   }
 
@@ -236,6 +229,14 @@ export class Hub {
       this.unsubscribe(subscriber);
     }
   }
+}
+
+function wants(subscriber: Subscriber, message: Message): boolean {
+  const { streamKey, shardId } = message;
+  return (
+    (streamKey === BROADCAST || subscriber.streams.has(streamKey)) &&
+    subscriber.accepts(streamKey, shardId)
+  );
 }
 
 function pick(members: Subscriber[], message: Message): Subscriber {
