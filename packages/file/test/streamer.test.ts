@@ -17,7 +17,14 @@ import {
   type Streamer,
 } from '@streamer/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backend, encodeMessage, messageSize, readMessages, WILDCARD } from '../src/index.js';
+import {
+  backend,
+  encodeMessage,
+  type FileConsumerOptions,
+  messageSize,
+  readMessages,
+  WILDCARD,
+} from '../src/index.js';
 import { tempDir, tempFile } from './helpers.js';
 
 const dir = tempDir('streamer');
@@ -190,7 +197,8 @@ describe('consumer', () => {
     const { s } = await fresh();
     const p = await s.createProducer('r');
     for (let i = 0; i < 5; i++) await p.send(`m${i}`);
-    const c = await s.createConsumer('r', { start: 'earliest', follow: false } as ConsumerOptions);
+    const options: FileConsumerOptions = { start: 'earliest', follow: false };
+    const c = await s.createConsumer('r', options);
     expect(texts(await take(c, 5))).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     expect(await codeOf(c.next())).toBe('STREAM_ENDED');
   });
