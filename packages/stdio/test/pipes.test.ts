@@ -148,5 +148,5 @@ describe('real processes connected by pipes', () => {
     expect(lines).toBe(total);
     // Unbounded, the ~80 MB written would pile up in stdout's buffer (and overflow the 48 MB heap).
     expect(JSON.parse(stderr).maxBuffered).toBeLessThan(4 * 1024 * 1024);
-  });
+  }, 180_000); // a million lines take a while on a busy machine
 });
