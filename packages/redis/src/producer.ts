@@ -16,6 +16,7 @@ import {
   toStreamerError,
 } from './connection.js';
 import { entrySequence } from './entry-id.js';
+import type { RawEntry } from './groups.js';
 import { pushFields, shardKey } from './layout.js';
 import { checkKnown } from './options.js';
 import { trimArgs } from './trim.js';
@@ -225,40 +226,54 @@ export class RedisProducer extends AbstractProducer {
       if (op.maybeStored) byKey.set(op.key, [...(byKey.get(op.key) ?? []), op]);
     for (const [key, ops] of byKey) {
       const last = this.#lastIds.get(key);
-      const count = String(ops.length * 2 + 16);
-      const entries =
-        (last
-          ? await send<[Buffer, Buffer[]][]>(this.#client, [
-              'XRANGE',
-              key,
-              `(${last}`,
-              '+',
-              'COUNT',
-              count,
-            ])
-          : (
-              await send<[Buffer, Buffer[]][]>(this.#client, [
-                'XREVRANGE',
-                key,
-                '+',
-                '-',
-                'COUNT',
-                count,
-              ])
-            ).reverse()) ?? [];
       let i = 0;
-      for (const [rawId, fields] of entries) {
-        const op = ops[i];
-        if (!op) break;
-        const id = rawId.toString();
-        if (!last && Number(id.slice(0, id.indexOf('-'))) < op.issuedAt - 60_000) continue;
-        if (sameFields(fields, op.args.slice(op.fieldsAt))) {
-          this.#stored(op, id);
-          op.index = -1; // settled: not to be written again
-          i++;
+      if (last) {
+        // Everything after our last acknowledged entry, other producers' entries included, page
+        // by page until each of ours is found or the entries run out (at most ten pages).
+        let start = `(${last}`;
+        for (let page = 0; page < 10 && i < ops.length; page++) {
+          const entries = await send<RawEntry[]>(this.#client, [
+            'XRANGE',
+            key,
+            start,
+            '+',
+            'COUNT',
+            '1000',
+          ]);
+          i = this.#match(ops, i, entries, 0);
+          if (entries.length < 1000) break;
+          start = `(${entries[entries.length - 1]![0].toString()}`;
         }
+      } else {
+        // No acknowledged entry to start from: the key's last entries, if written lately.
+        const count = String(ops.length * 2 + 16);
+        const entries = await send<RawEntry[]>(this.#client, [
+          'XREVRANGE',
+          key,
+          '+',
+          '-',
+          'COUNT',
+          count,
+        ]);
+        this.#match(ops, 0, entries.reverse(), ops[0]!.issuedAt - 60_000);
       }
     }
+  }
+
+  /** Matches `entries` in order against `ops` from `i` on; returns how many ops are matched. */
+  #match(ops: Op[], i: number, entries: RawEntry[], notBeforeMs: number): number {
+    for (const [rawId, fields] of entries) {
+      const op = ops[i];
+      if (!op) break;
+      const id = rawId.toString();
+      if (Number(id.slice(0, id.indexOf('-'))) < notBeforeMs || fields === null) continue;
+      if (sameFields(fields, op.args.slice(op.fieldsAt))) {
+        this.#stored(op, id);
+        op.index = -1; // settled: not to be written again
+        i++;
+      }
+    }
+    return i;
   }
 
   #rejectHeld(error: StreamerError): void {
