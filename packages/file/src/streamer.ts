@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   AbstractProducer,
@@ -187,6 +187,7 @@ export const backend: Backend = {
     const resolved = resolveConnectOptions(options);
     const path = pathFromUrl(urls[0]!);
     await prepareFile(path, resolved);
-    return new FileStreamer(path, resolved);
+    // One name per file, so that every spelling of it (links, ..) shares one writer and lock.
+    return new FileStreamer(await realpath(path), resolved);
   },
 };

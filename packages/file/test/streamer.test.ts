@@ -4,6 +4,7 @@ import {
   existsSync,
   readFileSync,
   renameSync,
+  symlinkSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -154,6 +155,16 @@ describe('producer', () => {
     expect(receipts.map((r) => r.sequence)).toEqual(
       Array.from({ length: 100 }, (_, i) => BigInt(i + 1)),
     );
+  });
+
+  it('a file reached through a symbolic link shares the writer of its real path', async () => {
+    const { path, s } = await fresh();
+    const link = `${path}.link.ss`;
+    symlinkSync(path, link);
+    const viaLink = await connect(link);
+    const [p1, p2] = [await s.createProducer('x'), await viaLink.createProducer('x')];
+    const receipts = await Promise.all([p1.send('a'), p2.send('b'), p1.send('c')]);
+    expect(receipts.map((r) => r.sequence)).toEqual([1n, 2n, 3n]);
   });
 
   it('one process writes a file at a time: a live writer elsewhere is refused, a dead one taken over', async () => {
