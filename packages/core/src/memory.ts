@@ -111,6 +111,7 @@ export const MEMORY_SUPPORTS: Supports = Object.freeze({
   shards: true,
   headers: true,
   timestamps: true,
+  binaryPayloads: true,
 });
 
 class MemoryProducer extends AbstractProducer {

@@ -52,6 +52,25 @@ function validateSendOptions(options: SendOptions | undefined, supports: Support
 }
 
 /**
+ * Sends made between two flush() calls. Counting them per generation (instead of keeping every
+ * send's promise) makes flush() a barrier for the sends before it at the cost of one shared
+ * callback pair per send.
+ */
+interface Generation {
+  pending: number;
+  drained: (() => void) | undefined;
+  settled(): void;
+  failed(error: unknown): void;
+}
+
+interface Waiting {
+  message: OutgoingMessage;
+  generation: Generation;
+  resolve(receipt: Receipt): void;
+  reject(error: unknown): void;
+}
+
+/**
  * What every backend's producer shares: argument checks (so a bad call rejects before any I/O),
  * shard choice, the high-water mark, flush/end bookkeeping, and never an unhandled rejection from
  * an un-awaited send. A backend implements `_send` (store one message, resolve its receipt) and
@@ -63,13 +82,10 @@ export abstract class AbstractProducer implements Producer, Endable {
   readonly #highWaterMark: number;
   #anchor: StreamKey | undefined;
   #roundRobin = 0;
-  #inFlight = new Set<Promise<Receipt>>();
-  #waiting: {
-    message: OutgoingMessage;
-    promise: Promise<Receipt>;
-    resolve(r: Receipt): void;
-    reject(e: unknown): void;
-  }[] = [];
+  #pending = 0;
+  #generation: Generation = this.#newGeneration();
+  #flushed: Promise<unknown> = Promise.resolve();
+  #waiting: Waiting[] = [];
   #roomWaiters: (() => void)[] = [];
   #failure: unknown;
   #ending: Promise<void> | undefined;
@@ -95,7 +111,7 @@ export abstract class AbstractProducer implements Producer, Endable {
   }
 
   get pending(): number {
-    return this.#inFlight.size + this.#waiting.length;
+    return this.#pending;
   }
 
   get ended(): boolean {
@@ -133,13 +149,23 @@ export abstract class AbstractProducer implements Producer, Endable {
   }
 
   ready(): Promise<void> {
-    if (this.pending < this.#highWaterMark || this.ended) return Promise.resolve();
+    if (this.#pending < this.#highWaterMark || this.ended) return Promise.resolve();
     return new Promise((resolve) => this.#roomWaiters.push(resolve));
   }
 
   async flush(): Promise<void> {
     // Only the sends made before this call: later ones must not keep a busy producer's flush waiting.
-    await Promise.allSettled([...this.#inFlight, ...this.#waiting.map((entry) => entry.promise)]);
+    const generation = this.#generation;
+    this.#generation = this.#newGeneration();
+    const drained =
+      generation.pending === 0
+        ? undefined
+        : new Promise<void>((resolve) => {
+            generation.drained = resolve;
+          });
+    // Earlier generations too: a flush after a flush waits for both.
+    this.#flushed = Promise.all([this.#flushed, drained]);
+    await this.#flushed;
     if (this.#failure !== undefined) {
       const failure = this.#failure;
       this.#failure = undefined;
@@ -201,45 +227,55 @@ export abstract class AbstractProducer implements Producer, Endable {
     } catch (error) {
       return this.#handled(Promise.reject(error));
     }
-    if (this.#waiting.length > 0 || this.#inFlight.size >= this.#highWaterMark) {
+    const generation = this.#generation;
+    generation.pending++;
+    if (this.#waiting.length > 0 || this.#pending - this.#waiting.length >= this.#highWaterMark) {
       // Over the high-water mark: hold the message (in order) until sends in flight settle.
-      let resolve!: (receipt: Receipt) => void;
-      let reject!: (error: unknown) => void;
-      const promise = new Promise<Receipt>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      this.#waiting.push({ message, promise, resolve, reject });
-      return this.#handled(promise);
+      this.#pending++;
+      return this.#handled(
+        new Promise<Receipt>((resolve, reject) => {
+          this.#waiting.push({ message, generation, resolve, reject });
+        }),
+      );
     }
-    return this.#start(message);
+    this.#pending++;
+    return this.#start(message, generation);
   }
 
-  #start(message: OutgoingMessage): Promise<Receipt> {
+  #start(message: OutgoingMessage, generation: Generation): Promise<Receipt> {
     let sent: Promise<Receipt>;
     try {
       sent = this._send(message);
     } catch (error) {
       sent = Promise.reject(error);
     }
-    this.#inFlight.add(sent);
-    sent.then(
-      () => this.#settled(sent),
-      (error) => {
-        this.#failure ??= error;
-        this.#settled(sent);
-      },
-    );
+    sent.then(generation.settled, generation.failed);
     return sent;
   }
 
-  #settled(sent: Promise<Receipt>): void {
-    this.#inFlight.delete(sent);
-    while (this.#waiting.length > 0 && this.#inFlight.size < this.#highWaterMark) {
+  #newGeneration(): Generation {
+    const generation: Generation = {
+      pending: 0,
+      drained: undefined,
+      settled: () => {
+        if (--generation.pending === 0) generation.drained?.();
+        this.#settledOne();
+      },
+      failed: (error) => {
+        this.#failure ??= error;
+        generation.settled();
+      },
+    };
+    return generation;
+  }
+
+  #settledOne(): void {
+    this.#pending--;
+    while (this.#waiting.length > 0 && this.#pending - this.#waiting.length < this.#highWaterMark) {
       const next = this.#waiting.shift()!;
-      this.#start(next.message).then(next.resolve, next.reject);
+      this.#start(next.message, next.generation).then(next.resolve, next.reject);
     }
-    if (this.#roomWaiters.length > 0 && this.pending < this.#highWaterMark) {
+    if (this.#roomWaiters.length > 0 && this.#pending < this.#highWaterMark) {
       for (const waiter of this.#roomWaiters.splice(0)) waiter();
     }
   }

@@ -136,6 +136,8 @@ export interface Supports {
   headers: boolean;
   /** `SendOptions.timestamp` is stored and read back. */
   timestamps: boolean;
+  /** Any bytes make a payload (stdio carries UTF-8 text lines only). */
+  binaryPayloads: boolean;
 }
 
 export interface Streamer extends AsyncDisposable {

@@ -37,6 +37,7 @@ export const FILE_SUPPORTS: Supports = Object.freeze({
   shards: true,
   headers: false,
   timestamps: true,
+  binaryPayloads: true,
 });
 
 class FileProducer extends AbstractProducer {

@@ -23,6 +23,7 @@ export const REDIS_SUPPORTS: Supports = Object.freeze({
   shards: true,
   headers: true,
   timestamps: true,
+  binaryPayloads: true,
 });
 
 /**

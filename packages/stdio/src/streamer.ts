@@ -34,6 +34,7 @@ export const STDIO_SUPPORTS: Supports = Object.freeze({
   shards: true,
   headers: false,
   timestamps: true,
+  binaryPayloads: false,
 });
 
 export interface StdioConnectOptions {
