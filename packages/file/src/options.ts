@@ -56,18 +56,6 @@ function boolean(name: string, value: unknown, fallback: boolean): boolean {
   throw invalidArgument(name, value, 'true or false');
 }
 
-function known(options: Record<string, unknown>, keys: readonly string[], what: string): void {
-  for (const [key, value] of Object.entries(options)) {
-    if (value !== undefined && !keys.includes(key)) {
-      throw invalidArgument(
-        `${what} option ${JSON.stringify(key)}`,
-        value,
-        `left out: the file backend knows ${keys.join(', ')}`,
-      );
-    }
-  }
-}
-
 function readOptions(o: Record<string, unknown>, base: ReadOptions): ReadOptions {
   return {
     follow: boolean('follow', o.follow, base.follow),
@@ -81,7 +69,6 @@ function readOptions(o: Record<string, unknown>, base: ReadOptions): ReadOptions
 }
 
 export function resolveConnectOptions(input: Record<string, unknown>): FileConnectOptions {
-  known(input, Object.keys(CONNECT_DEFAULTS), 'connect');
   const beaconInterval = input.beaconInterval ?? CONNECT_DEFAULTS.beaconInterval;
   if (!isValidBeaconInterval(beaconInterval)) {
     throw invalidArgument(
@@ -110,7 +97,6 @@ export function resolveConnectOptions(input: Record<string, unknown>): FileConne
 
 /** The file backend's own consumer options (ConsumerOptions' extras). */
 export function resolveReadOptions(extra: Record<string, unknown>, base: ReadOptions): ReadOptions {
-  known(extra, Object.keys(READ_DEFAULTS), 'consumer');
   return readOptions(extra, base);
 }
 

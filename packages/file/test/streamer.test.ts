@@ -103,7 +103,13 @@ describe('connect', () => {
     await bad({ beaconInterval: 1000 }, '1000');
     await bad({ fileSizeLimit: -1 }, '-1');
     await bad({ createIfNotExists: 'yes' }, 'yes');
-    await bad({ colour: 'blue' }, 'colour');
+    // Options of other backends are ignored, so one options object serves every URL.
+    const portable = await backend.connect([url], {
+      createIfNotExists: true,
+      mkstream: true,
+      db: 2,
+    });
+    await portable.disconnect();
     const remote = await backend.connect([new URL('file://example.com/x.ss')], {}).catch((e) => e);
     expect(remote.code).toBe('INVALID_URL');
     expect(remote.message).toContain('example.com');

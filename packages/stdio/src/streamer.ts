@@ -66,15 +66,8 @@ function printError(error: StreamerError): void {
 }
 
 function resolveConnectOptions(options: Record<string, unknown>): Resolved {
-  const { input, output, loopback, onError, maxLineBytes, ...unknown } = options;
-  const extra = Object.keys(unknown);
-  if (extra.length > 0) {
-    throw invalidArgument(
-      'stdio connect option',
-      extra[0],
-      'one of input, output, loopback, onError, maxLineBytes',
-    );
-  }
+  // Options of other backends are ignored, so one options object serves every URL.
+  const { input, output, loopback, onError, maxLineBytes } = options;
   const readable = (v: unknown) =>
     typeof (v as Readable)?.on === 'function' && typeof (v as Readable).pause === 'function';
   if (input !== undefined && !readable(input))
