@@ -34,6 +34,17 @@ describe('producer', () => {
     }
   });
 
+  it('ready() waits at the high-water mark until half of it is left, then lets a batch go', async () => {
+    const s = await streamer();
+    const p = await s.createProducer(freshKey('hwm'), { highWaterMark: 200 });
+    await p.ready(); // nothing pending: at once
+    for (let i = 0; i < 200; i++) p.send(`m${i}`);
+    expect(p.pending).toBe(200);
+    await p.ready();
+    expect(p.pending).toBeLessThanOrEqual(100);
+    await p.flush();
+  });
+
   it('the timestamp option becomes the entry id; one before the last entry is refused clearly', async () => {
     const s = await streamer();
     const key = freshKey('ts');
