@@ -23,7 +23,7 @@ import { streamKeys } from './discovery.js';
 import { idBefore, sequenceToEntryId } from './entry-id.js';
 import { ackEntries, claimIdle, createGroup, type RawEntry, setGroupId } from './groups.js';
 import { decodeEntry, parseShardKey } from './layout.js';
-import { checkKnown, optionalBoolean, type StreamerConfig } from './options.js';
+import { optionalBoolean, type StreamerConfig } from './options.js';
 
 /** One Redis key this consumer reads. */
 interface Source {
@@ -41,7 +41,6 @@ interface Source {
   pushed: string;
 }
 
-const CONSUMER_OPTIONS = ['mkstream', 'discoverIntervalMs'];
 /** XREAD/XREADGROUP reply with maps as flat arrays: key, entries, key, entries, … */
 type ReadReply = (Buffer | RawEntry[])[] | null;
 /** A reply, and whether it came from replaying our own pending list. */
@@ -95,7 +94,6 @@ export class RedisConsumer extends AbstractConsumer {
     options: ResolvedConsumerOptions,
   ) {
     super(streams, options);
-    checkKnown('consumer', options.extra, CONSUMER_OPTIONS);
     this.#client = client;
     this.#config = config;
     this.#lifecycle = lifecycle;

@@ -66,21 +66,6 @@ export interface StreamerConfig {
   messageField: string;
 }
 
-const KNOWN = new Set([
-  'username',
-  'password',
-  'db',
-  'timeoutMs',
-  'messageField',
-  'ca',
-  'cert',
-  'key',
-  'insecure',
-  'reconnectInitialMs',
-  'reconnectMaxMs',
-  'maxReconnectAttempts',
-]);
-
 function optionalString(name: string, value: unknown): string | undefined {
   if (value === undefined || typeof value === 'string') return value;
   throw invalidArgument(name, value, 'a string');
@@ -105,15 +90,7 @@ export function resolveConfig(url: URL, input: Record<string, unknown>): Streame
   if (url.protocol !== 'redis:' && !secure) {
     throw new StreamerError('INVALID_URL', `Not a Redis URL: ${describe(url.href)}`);
   }
-  for (const key of Object.keys(input)) {
-    if (!KNOWN.has(key)) {
-      throw invalidArgument(
-        `connect option ${JSON.stringify(key)}`,
-        input[key],
-        `one of ${[...KNOWN].join(', ')}`,
-      );
-    }
-  }
+  // Options of other backends are ignored, so one options object serves every URL.
   for (const param of url.searchParams.keys()) {
     if (param !== 'db') {
       throw new StreamerError(
@@ -201,30 +178,11 @@ export function optionalBoolean(name: string, value: unknown, fallback: boolean)
   throw invalidArgument(name, value, 'a boolean');
 }
 
-export function checkKnown(what: string, extra: Record<string, unknown>, known: string[]): void {
-  for (const key of Object.keys(extra)) {
-    if (!known.includes(key))
-      throw invalidArgument(
-        `${what} option ${JSON.stringify(key)}`,
-        extra[key],
-        `one of ${known.join(', ')}`,
-      );
-  }
-}
-
 /** Options of `fromClient(client, options)`: the address and credentials come from the client. */
 export type FromClientOptions = Pick<
   RedisConnectOptions,
   'messageField' | 'timeoutMs' | 'reconnectInitialMs' | 'reconnectMaxMs' | 'maxReconnectAttempts'
 >;
-
-const FROM_CLIENT = [
-  'messageField',
-  'timeoutMs',
-  'reconnectInitialMs',
-  'reconnectMaxMs',
-  'maxReconnectAttempts',
-];
 
 /** The config of connections copied from a user's node-redis client. */
 export function resolveClientConfig(
@@ -240,7 +198,6 @@ export function resolveClientConfig(
       `A client with keyPrefix ${describe(base.options.keyPrefix)} is not supported: stream keys are used as they are`,
     );
   }
-  checkKnown('fromClient', input, FROM_CLIENT);
   const socket = (base.options?.socket ?? {}) as { host?: string; port?: number };
   const config = resolveConfig(new URL('redis://placeholder'), input);
   config.connection.base = base;

@@ -18,7 +18,6 @@ import {
 import { entrySequence } from './entry-id.js';
 import type { RawEntry } from './groups.js';
 import { pushFields, shardKey } from './layout.js';
-import { checkKnown } from './options.js';
 import { trimArgs } from './trim.js';
 
 /** One XADD: kept until Redis acknowledges it, so a lost connection can retry it in order. */
@@ -40,8 +39,6 @@ interface Op {
 
 /** XADDs on the wire per producer: about the best of 250 to 2000 measured here. */
 const WINDOW = 500;
-
-const TRIM_OPTIONS = ['maxLen', 'minTimestamp', 'minId', 'approximate'];
 
 /**
  * Pipelined XADD: every send is written at once on the shared connection (node-redis writes what
@@ -79,7 +76,6 @@ export class RedisProducer extends AbstractProducer {
     supports: Supports,
   ) {
     super(anchor, options, supports);
-    checkKnown('producer', options.extra, TRIM_OPTIONS);
     this.#client = client;
     this.#lifecycle = lifecycle;
     this.#messageField = messageField;

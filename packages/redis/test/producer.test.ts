@@ -109,7 +109,6 @@ describe('producer', () => {
       [{ minId: '1-2-3' }, '1-2-3'],
       [{ maxLen: 5, minId: '1-0' }, 'maxLen'],
       [{ approximate: 'yes' }, 'yes'],
-      [{ maxlen: 5 }, 'maxlen'],
     ];
     for (const [options, named] of cases) {
       const error = await s.createProducer(freshKey(), options).catch((e) => e);
