@@ -35,6 +35,7 @@ describe('faults (own server)', () => {
     const events: string[] = [];
     s.on('reconnecting', () => events.push('reconnecting'));
     s.on('connect', () => events.push('connect'));
+    s.on('error', (error) => events.push(`error ${error.code}`));
     const key = freshKey('kp');
     const p = await s.createProducer(key, { shards: 2, highWaterMark: 300 });
     const sends: Promise<Receipt>[] = [];
@@ -53,6 +54,7 @@ describe('faults (own server)', () => {
     }
     expect(events).toContain('reconnecting');
     expect(events).toContain('connect');
+    expect(events).toContain('error CONNECT');
     await s.disconnect();
   });
 
