@@ -8,7 +8,6 @@ import {
   type SeqPos,
   StreamerError,
   type StreamKey,
-  type StreamMessage,
   sleep,
 } from '@streamer/core';
 import {
@@ -22,7 +21,7 @@ import {
 import { streamKeys } from './discovery.js';
 import { idBefore, sequenceToEntryId } from './entry-id.js';
 import { ackEntries, claimIdle, createGroup, type RawEntry, setGroupId } from './groups.js';
-import { decodeEntry, parseShardKey } from './layout.js';
+import { decodeEntry, parseShardKey, RedisMessage } from './layout.js';
 import { optionalBoolean, type StreamerConfig } from './options.js';
 
 /** One Redis key this consumer reads. */
@@ -59,7 +58,7 @@ export class RedisConsumer extends AbstractConsumer {
   readonly #config: StreamerConfig;
   readonly #lifecycle: Lifecycle;
   readonly #sources = new Map<string, Source>();
-  readonly #queue = new AsyncQueue<StreamMessage>();
+  readonly #queue = new AsyncQueue<RedisMessage>();
   readonly #mkstream: boolean;
   readonly #messageField: Buffer;
   readonly #discoverIntervalMs: number;
@@ -185,16 +184,18 @@ export class RedisConsumer extends AbstractConsumer {
 
   protected override async _commit(acked: MessageHeader[]): Promise<void> {
     const byKey = new Map<string, string[]>();
-    const keysOf = new Map<string, string[]>();
+    const add = (key: string, id: string) => {
+      let ids = byKey.get(key);
+      if (!ids) byKey.set(key, (ids = []));
+      ids.push(id);
+    };
     for (const header of acked) {
-      const id = sequenceToEntryId(header.sequence);
-      const shard = `${header.streamKey}:${header.shardId}`;
-      let keys = keysOf.get(shard);
-      if (!keys) keysOf.set(shard, (keys = this.#keysOf(header.streamKey, header.shardId)));
-      for (const key of keys) {
-        let ids = byKey.get(key);
-        if (!ids) byKey.set(key, (ids = []));
-        ids.push(id);
+      if (header instanceof RedisMessage) add(header.redisKey, header.entryId);
+      else {
+        // A header the caller built: shard 0 may be `name` or `name:0`; XACK of an id that is
+        // not pending is a no-op, so both are acked.
+        const id = sequenceToEntryId(header.sequence);
+        for (const key of this.#keysOf(header.streamKey, header.shardId)) add(key, id);
       }
     }
     try {
@@ -454,7 +455,9 @@ export class RedisConsumer extends AbstractConsumer {
           gone.push([key, id]); // deleted while pending: nothing to deliver, nothing to keep
           continue;
         }
-        this.#queue.push(decodeEntry(source.stream, source.shard, id, fields, this.#messageField));
+        this.#queue.push(
+          decodeEntry(key, source.stream, source.shard, id, fields, this.#messageField),
+        );
       }
       const last = entries[entries.length - 1]![0].toString();
       source.pushed = last;
@@ -535,7 +538,14 @@ export class RedisConsumer extends AbstractConsumer {
         for (const [rawId, fields] of entries) {
           if (this.#stopped) return;
           this.#queue.push(
-            decodeEntry(source.stream, source.shard, rawId.toString(), fields, this.#messageField),
+            decodeEntry(
+              source.key,
+              source.stream,
+              source.shard,
+              rawId.toString(),
+              fields,
+              this.#messageField,
+            ),
           );
         }
       } catch (error) {

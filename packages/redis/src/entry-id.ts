@@ -38,12 +38,20 @@ export function parseEntryId(id: string): EntryId {
  * The sequence and milliseconds of an id read from Redis: a fast path for the well-formed ids
  * Redis hands out, falling back to parseEntryId (and its error) for anything out of range.
  */
+let lastMs = -1;
+let lastShifted = 0n;
+
 export function entrySequence(id: string): { sequence: bigint; ms: number } {
   const dash = id.indexOf('-');
   const ms = Number(id.slice(0, dash));
   const n = Number(id.slice(dash + 1));
   if (dash > 0 && dash < id.length - 1 && ms <= MAX_MS_NUMBER && n <= 0xffff) {
-    return { sequence: (BigInt(ms) << 16n) | BigInt(n), ms };
+    // Entries come in runs sharing a millisecond: reuse its shifted part.
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastShifted = BigInt(ms) << 16n;
+    }
+    return { sequence: lastShifted | BigInt(n), ms };
   }
   const parsed = parseEntryId(id);
   return { sequence: (parsed.ms << 16n) | parsed.n, ms: Number(parsed.ms) };

@@ -43,6 +43,7 @@ export {
   parseEntryId,
   sequenceToEntryId,
 } from './entry-id.js';
+export { RedisMessage } from './layout.js';
 export type {
   GroupInfo,
   ReadRangeOptions,

@@ -45,18 +45,42 @@ export function pushFields(
 
 const EMPTY = Buffer.alloc(0);
 
+/** A message with where it sits in Redis: acks need the key and id, not only the sequence. */
+export class RedisMessage extends StreamMessage {
+  /** The Redis key: `name`, or `name:N` for shard N. */
+  readonly redisKey: string;
+  /** The entry id, `ms-n`. */
+  readonly entryId: string;
+
+  constructor(
+    streamKey: StreamKey,
+    shardId: ShardId,
+    sequence: bigint,
+    timestamp: Date,
+    payload: Uint8Array,
+    headers: Readonly<Record<string, string>> | undefined,
+    redisKey: string,
+    entryId: string,
+  ) {
+    super(streamKey, shardId, sequence, timestamp, payload, headers);
+    this.redisKey = redisKey;
+    this.entryId = entryId;
+  }
+}
+
 /**
  * A message from an entry as XREAD returns it (`[id, [field, value, …]]`, all Buffers).
  * `messageField` comes as bytes, so field names are compared without decoding them. An entry
  * without the message field (written by someone else) keeps every field as a header.
  */
 export function decodeEntry(
+  key: string,
   stream: StreamKey,
   shard: ShardId,
   id: string,
   fields: Buffer[] | null,
   messageField: Buffer,
-): StreamMessage {
+): RedisMessage {
   const { sequence, ms } = entrySequence(id);
   let payload: Buffer = EMPTY;
   let found = false;
@@ -70,12 +94,14 @@ export function decodeEntry(
       } else (headers ??= {})[name.toString()] = fields[i + 1]!.toString();
     }
   }
-  return new StreamMessage(
+  return new RedisMessage(
     stream,
     shard,
     sequence,
     new Date(ms),
     payload,
     headers ? Object.freeze(headers) : undefined,
+    key,
+    id,
   );
 }

@@ -4,7 +4,6 @@ import {
   type Message,
   positiveInteger,
   type StreamKey,
-  type StreamMessage,
   validateStreamKey,
 } from '@streamer/core';
 import { type RedisClient, send, toStreamerError } from './connection.js';
@@ -194,7 +193,7 @@ export class RedisManager {
           }
           if (!next) return;
           const [id, fields] = next.page.shift()!;
-          yield decodeEntry(stream, next.shard, id.toString(), fields, field) as StreamMessage;
+          yield decodeEntry(next.key, stream, next.shard, id.toString(), fields, field);
         }
       },
     };

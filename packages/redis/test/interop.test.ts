@@ -28,6 +28,7 @@ describe('interop with redis-cli', () => {
     const [ms, n] = id.split('-').map(BigInt);
     expect(m1!.sequence).toBe((ms! << 16n) | n!);
     expect(m1!.timestamp.getTime()).toBe(Number(ms));
+    expect(m1).toMatchObject({ redisKey: key, entryId: id });
     expect([m2!.text(), m2!.headers]).toEqual(['world', { trace: 'abc' }]);
   });
 
