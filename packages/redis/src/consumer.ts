@@ -20,7 +20,7 @@ import {
 } from './connection.js';
 import { streamKeys } from './discovery.js';
 import { idBefore, sequenceToEntryId } from './entry-id.js';
-import { ackEntries, claimIdle, createGroup, type RawEntry, setGroupId } from './groups.js';
+import { ackEntries, claimIdlePage, createGroup, type RawEntry, setGroupId } from './groups.js';
 import { decodeEntry, parseShardKey, RedisMessage } from './layout.js';
 import { optionalBoolean, type StreamerConfig } from './options.js';
 
@@ -524,29 +524,29 @@ export class RedisConsumer extends AbstractConsumer {
 
   /** loadBalanced failover: takes over entries other members left pending for autoClaimIdleMs. */
   async #claim(): Promise<void> {
-    if (this.#stopped) return;
     for (const source of this.#active()) {
       try {
-        const entries = await claimIdle(
-          this.#client,
-          source.key,
-          this.#group!,
-          this.options.consumerId,
-          this.options.autoClaimIdleMs,
-          this.options.batchSize,
-        );
-        for (const [rawId, fields] of entries) {
-          if (this.#stopped) return;
-          this.#queue.push(
-            decodeEntry(
-              source.key,
-              source.stream,
-              source.shard,
-              rawId.toString(),
-              fields,
-              this.#messageField,
-            ),
+        // A page at a time, as fast as they are consumed: a dead member's backlog never floods memory.
+        for (let start: string | undefined = '-'; start !== undefined; ) {
+          await this.#queue.untilShorterThan(this.options.batchSize);
+          if (this.#stopped || this.#queue.closed) return;
+          const page = await claimIdlePage(
+            this.#client,
+            source.key,
+            this.#group!,
+            this.options.consumerId,
+            this.options.autoClaimIdleMs,
+            this.options.batchSize,
+            start,
           );
+          if (this.#stopped) return; // claimed but not handed out: they go to the next claimer
+          for (const [rawId, fields] of page.entries) {
+            const id = rawId.toString();
+            this.#queue.push(
+              decodeEntry(source.key, source.stream, source.shard, id, fields, this.#messageField),
+            );
+          }
+          start = page.next;
         }
       } catch (error) {
         this.#lifecycle.report(

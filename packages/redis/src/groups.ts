@@ -43,46 +43,45 @@ export async function ackEntries(client: RedisClient, key: string, group: string
 export type RawEntry = [Buffer, Buffer[] | null];
 
 /**
- * Claims the entries other members of `group` left pending on `key` for at least `idleMs`, with
- * `consumer` as their new owner, page by page over the whole pending list. Not XAUTOCLAIM: it
- * claims the caller's own idle entries too, which would hand a slow member its messages twice.
- * XCLAIM checks the idle time again, so an entry its owner acks meanwhile is not taken.
+ * One page of failover: claims the entries from `start` on that other members of `group` left
+ * pending on `key` for at least `idleMs`, with `consumer` as their new owner. Resolves with them
+ * and where the next page starts (undefined after the last). Not XAUTOCLAIM: it claims the
+ * caller's own idle entries too, which would hand a slow member its messages twice. XCLAIM checks
+ * the idle time again, so an entry its owner acks meanwhile is not taken.
  */
-export async function claimIdle(
+export async function claimIdlePage(
   client: RedisClient,
   key: string,
   group: string,
   consumer: string,
   idleMs: number,
   count: number,
-): Promise<RawEntry[]> {
-  const claimed: RawEntry[] = [];
+  start: string,
+): Promise<{ entries: RawEntry[]; next: string | undefined }> {
   const idle = String(Math.floor(idleMs));
-  let start = '-';
-  for (;;) {
-    const page = await send<[Buffer, Buffer, number, number][]>(client, [
-      'XPENDING',
+  const page = await send<[Buffer, Buffer, number, number][]>(client, [
+    'XPENDING',
+    key,
+    group,
+    'IDLE',
+    idle,
+    start,
+    '+',
+    String(count),
+  ]);
+  const ids = page.filter(([, owner]) => owner.toString() !== consumer).map(([id]) => id);
+  const entries: RawEntry[] = [];
+  if (ids.length > 0) {
+    const claimed = await send<(RawEntry | null)[]>(client, [
+      'XCLAIM',
       key,
       group,
-      'IDLE',
+      consumer,
       idle,
-      start,
-      '+',
-      String(count),
+      ...ids,
     ]);
-    const ids = page.filter(([, owner]) => owner.toString() !== consumer).map(([id]) => id);
-    if (ids.length > 0) {
-      const entries = await send<(RawEntry | null)[]>(client, [
-        'XCLAIM',
-        key,
-        group,
-        consumer,
-        idle,
-        ...ids,
-      ]);
-      for (const entry of entries) if (entry && entry[1] !== null) claimed.push(entry);
-    }
-    if (page.length < count) return claimed;
-    start = `(${page[page.length - 1]![0].toString()}`;
+    for (const entry of claimed) if (entry && entry[1] !== null) entries.push(entry);
   }
+  const next = page.length < count ? undefined : `(${page[page.length - 1]![0].toString()}`;
+  return { entries, next };
 }
