@@ -62,6 +62,7 @@ export class RedisProducer extends AbstractProducer {
   /** The last id Redis acknowledged per key, to recognise sends stored before a drop. */
   readonly #lastIds = new Map<string, string>();
   #closed = false;
+  #givenUp = false;
   readonly #highWaterMark: number;
   /** Callers of ready() waiting for the low-water mark. */
   #readyWaiters: (() => void)[] = [];
@@ -161,6 +162,20 @@ export class RedisProducer extends AbstractProducer {
     }
   }
 
+  /** Rejects the sends waiting for a lost connection, and any later one that would wait. */
+  giveUpRetries(): void {
+    this.#givenUp = true;
+    if (this.#held) {
+      this.#rejectHeld(
+        new StreamerError(
+          'CONNECT',
+          'Redis was unreachable when the streamer disconnected: this send was not stored',
+          { retriable: true },
+        ),
+      );
+    }
+  }
+
   protected override async _end(): Promise<void> {
     this.#closed = true;
     for (const wake of this.#readyWaiters.splice(0)) wake();
@@ -203,7 +218,7 @@ export class RedisProducer extends AbstractProducer {
   }
 
   #failed(op: Op, error: unknown): void {
-    if (!isConnectionError(error) || this.#closed) {
+    if (!isConnectionError(error) || this.#closed || this.#givenUp) {
       op.reject(this.#explain(op, error));
       return;
     }
@@ -221,6 +236,7 @@ export class RedisProducer extends AbstractProducer {
     for (let attempt = 0; ; attempt++) {
       // Let every failure of the dropped connection arrive, and the client reconnect.
       await sleep(attempt === 0 ? 10 : 100);
+      if (this.#held === undefined) return; // given up meanwhile
       if (!this.#client.isOpen) {
         this.#rejectHeld(new StreamerError('DISCONNECTED', 'The Redis connection was closed'));
         return;
@@ -232,6 +248,7 @@ export class RedisProducer extends AbstractProducer {
         // Not reachable again yet: look again later. Any other failure: the retries will say.
         if (isConnectionError(error)) continue;
       }
+      if (this.#held === undefined) return; // given up meanwhile
       // Retries first, in send order; the queued sends are all newer, so they follow.
       const held = this.#held!.filter((op) => op.index >= 0).sort((a, b) => a.index - b.index);
       this.#held = undefined;

@@ -1,6 +1,7 @@
 import {
   AbstractStreamer,
   type Endable,
+  onEnd,
   type ResolvedConsumerOptions,
   type ResolvedProducerOptions,
   type StreamKey,
@@ -37,6 +38,7 @@ export class RedisStreamer extends AbstractStreamer {
   readonly #config: StreamerConfig;
   readonly #lifecycle: Lifecycle;
   readonly #manager: RedisManager;
+  readonly #producers = new Set<RedisProducer>();
 
   private constructor(client: RedisClient, config: StreamerConfig, lifecycle: Lifecycle) {
     super();
@@ -85,15 +87,27 @@ export class RedisStreamer extends AbstractStreamer {
     return this.#manager.trim(stream, options);
   }
 
+  /**
+   * Ends everything and closes every connection. Sends waiting for a lost connection to come back
+   * are given up (rejected with CONNECT) instead of making this wait for Redis indefinitely.
+   */
+  override disconnect(): Promise<void> {
+    for (const producer of this.#producers) producer.giveUpRetries();
+    return super.disconnect();
+  }
+
   protected async _createProducer(stream: StreamKey | undefined, options: ResolvedProducerOptions) {
-    return new RedisProducer(
+    const producer = new RedisProducer(
       this.#client,
       this.#lifecycle,
       this.#config.messageField,
       stream,
       options,
       this.supports,
-    ) as RedisProducer & Endable;
+    );
+    this.#producers.add(producer);
+    producer[onEnd](() => this.#producers.delete(producer));
+    return producer as RedisProducer & Endable;
   }
 
   protected async _createConsumer(streams: StreamKey[], options: ResolvedConsumerOptions) {

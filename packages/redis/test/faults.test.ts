@@ -135,6 +135,25 @@ describe('faults (own server)', () => {
     await s.disconnect();
   });
 
+  it('disconnect() while Redis is gone gives up waiting sends with CONNECT instead of hanging', async () => {
+    const s = await open(server.url, options);
+    const p = await s.createProducer(freshKey('gone'));
+    await p.send('stored');
+    await server.kill();
+    try {
+      const sends = range(10).map((t) => p.send(t));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // they fail and wait for Redis
+      const ended = await s.disconnect().catch((e) => e);
+      expect(ended.code).toBe('CONNECT');
+      for (const result of await Promise.allSettled(sends)) {
+        expect(result.status).toBe('rejected');
+        expect((result as PromiseRejectedResult).reason.code).toBe('CONNECT');
+      }
+    } finally {
+      await server.start();
+    }
+  });
+
   it('CLIENT PAUSE: sends wait and then complete in order', async () => {
     const s = await open(server.url, options);
     const key = freshKey('cp');
