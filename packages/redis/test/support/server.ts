@@ -56,6 +56,8 @@ export class TestServer {
   }
 
   async start(): Promise<this> {
+    // Fault, ACL and TLS tests need a server of their own even when REDIS_URL is set.
+    if (!hasRedisServer()) throw new Error(INSTALL_HINT.replace(' and REDIS_URL is not set', ''));
     if (this.port === 0) this.port = await freePort();
     const child = spawn(
       'redis-server',
