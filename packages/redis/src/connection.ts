@@ -75,7 +75,6 @@ function fromOptions(
 }
 
 export type RedisClient = ReturnType<typeof makeClient>;
-export type Reply = unknown;
 
 export interface LifecycleEvents {
   connect: [];
@@ -151,6 +150,6 @@ export function toStreamerError(error: unknown, context: string): StreamerError 
   return new StreamerError('BACKEND', `${context}: ${message}`, { cause: error });
 }
 
-export function send<T = Reply>(client: RedisClient, args: (string | Buffer)[]): Promise<T> {
+export function send<T = unknown>(client: RedisClient, args: (string | Buffer)[]): Promise<T> {
   return client.sendCommand(args) as Promise<T>;
 }

@@ -5,6 +5,7 @@ import {
   positiveInteger,
   StreamerError,
 } from '@streamer/core';
+import type { TrimOptions } from './trim.js';
 
 /** Options of `connect('redis://…', options)`; values here win over the URL's. */
 export interface RedisConnectOptions {
@@ -153,16 +154,7 @@ export function resolveConfig(url: URL, input: Record<string, unknown>): Streame
 }
 
 /** Producer options beyond core's: trimming on every XADD. */
-export interface RedisProducerOptions {
-  /** Keep at most about this many entries per shard key (`MAXLEN`). */
-  maxLen?: number;
-  /** Drop entries older than this (`MINID <ms>`). */
-  minTimestamp?: Date;
-  /** Drop entries with ids below this (`MINID <id>`). */
-  minId?: string;
-  /** Trim with `~` (whole macro nodes: much cheaper, may keep a few more). Default true. */
-  approximate?: boolean;
-}
+export type RedisProducerOptions = TrimOptions;
 
 /** Consumer options beyond core's. */
 export interface RedisConsumerOptions {
