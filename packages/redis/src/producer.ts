@@ -37,7 +37,11 @@ interface Op {
   reject(error: unknown): void;
 }
 
-/** XADDs on the wire per producer: about the best of 250 to 2000 measured here. */
+/**
+ * XADDs on the wire per producer. 250 to 10000 measure alike here (with ready() waking at the
+ * low-water mark); a small window keeps node-redis' queue short and bounds how many sends a
+ * dropped connection leaves to check for.
+ */
 const WINDOW = 500;
 
 /**
@@ -141,11 +145,7 @@ export class RedisProducer extends AbstractProducer {
     });
   }
 
-  /**
-   * Writes queued sends while fewer than WINDOW are unanswered. A bounded window keeps each
-   * command's buffers short-lived (thousands in flight push them into the old generation and the
-   * garbage collector dominates) while still filling every round trip.
-   */
+  /** Writes queued sends while fewer than WINDOW are unanswered. */
   #pump(): void {
     while (
       this.#held === undefined &&
