@@ -282,7 +282,7 @@ export class RedisConsumer extends AbstractConsumer {
 
   /** Interrupts a blocked read so the loop picks up new cursors or keys at once. */
   #unblock(): void {
-    if (this.#readerId === undefined) return;
+    if (!this.#readerId) return;
     // Without permission for CLIENT UNBLOCK the read ends by itself within discoverIntervalMs.
     send(this.#client, ['CLIENT', 'UNBLOCK', this.#readerId]).catch(() => {});
   }
@@ -338,7 +338,8 @@ export class RedisConsumer extends AbstractConsumer {
         if (this.#stopped) break;
         if (Date.now() - this.#lastDiscovery >= this.#discoverIntervalMs)
           await this.#discover('earliest');
-        this.#readerId ??= String(await send(this.#reader!, ['CLIENT', 'ID']));
+        // For CLIENT UNBLOCK; a user not allowed CLIENT gets '' and no unblocking.
+        this.#readerId ??= await send(this.#reader!, ['CLIENT', 'ID']).then(String, () => '');
         // No await between this check and issuing the read: a reposition either waits for this
         // read or this read waits for it, so a read never races XGROUP SETID on the server.
         if (this.#gate) {

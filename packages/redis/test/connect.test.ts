@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { createClient } from '@redis/client';
-import { connect, isStreamerError, type StreamerError } from '@streamer/core';
+import { type ConsumerOptions, connect, isStreamerError, type StreamerError } from '@streamer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend, fromClient, REDIS_SUPPORTS, type RedisStreamer } from '../src/index.js';
 import { freshKey, open, redisCli, redisUrl, take } from './support/helpers.js';
@@ -112,6 +112,7 @@ describe('credentials and ACL (own server)', () => {
     await server.start();
     admin = server.url;
     await redisCli(admin, 'ACL', 'SETUSER', 'alice', 'on', '>s3cret', '~allowed-*', '+@all');
+    await redisCli(admin, 'ACL', 'SETUSER', 'bob', 'on', '>pw', '~*', '+@all', '-client');
   });
   afterAll(() => server.stop());
 
@@ -129,6 +130,22 @@ describe('credentials and ACL (own server)', () => {
     const c = await t.createConsumer(key, { start: 'earliest' });
     expect((await take(c, 1))[0]!.text()).toBe('hi');
     await Promise.all([s.disconnect(), t.disconnect()]);
+  });
+
+  it('a user without CLIENT (no CLIENT ID / UNBLOCK) still reads, rewinds and ends', async () => {
+    const s = await open(`redis://bob:pw@127.0.0.1:${server.port}`);
+    const key = freshKey('bob');
+    const c = await s.createConsumer(key, {
+      start: 'earliest',
+      discoverIntervalMs: 200,
+    } as ConsumerOptions);
+    const p = await s.createProducer(key);
+    await p.send('one');
+    await p.send('two');
+    expect((await take(c, 2)).map((m) => m.text())).toEqual(['one', 'two']);
+    await c.rewind('beginning');
+    expect((await take(c, 1))[0]!.text()).toBe('one');
+    await s.disconnect();
   });
 
   it('a wrong password fails with CONNECT at once, without a retry storm', async () => {
