@@ -1,7 +1,7 @@
 import { AbstractConsumer } from './consumer.js';
 import { abortError, StreamerError } from './errors.js';
 import type { Endable } from './internal.js';
-import { StreamMessage } from './message.js';
+import { StreamMessage, toBytes } from './message.js';
 import type { ResolvedConsumerOptions, ResolvedProducerOptions } from './options.js';
 import { AbstractProducer, type OutgoingMessage } from './producer.js';
 import { AbstractStreamer } from './streamer.js';
@@ -60,7 +60,7 @@ class MemoryStore {
       message.shardId,
       BigInt(log.messages.length + 1),
       message.timestamp ?? new Date(),
-      message.payload.slice(), // the caller may reuse its buffer
+      typeof message.payload === 'string' ? toBytes(message.payload) : message.payload.slice(), // the caller may reuse its buffer
       Object.freeze({ ...message.headers }),
     );
     log.messages.push(stored);

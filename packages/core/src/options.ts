@@ -152,7 +152,7 @@ export function resolveProducerOptions(
   const { shards, highWaterMark, ...extra } = options(input, 'producer options');
   const resolved = {
     shards: positiveInteger('shards', shards, 1),
-    highWaterMark: positiveInteger('highWaterMark', highWaterMark, 10_000),
+    highWaterMark: positiveInteger('highWaterMark', highWaterMark, 1000),
     extra,
   };
   if (resolved.shards > 1 && !supports.shards) {

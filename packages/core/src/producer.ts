@@ -1,7 +1,6 @@
 import { describe, invalidArgument, StreamerError } from './errors.js';
 import { pickShard } from './hash.js';
 import { type Endable, onEnd } from './internal.js';
-import { toBytes } from './message.js';
 import type { ResolvedProducerOptions } from './options.js';
 import { isValidShardId, validateStreamKey } from './stream-key.js';
 import type {
@@ -14,11 +13,15 @@ import type {
   Supports,
 } from './types.js';
 
-/** A send as the backend receives it: validated, shard chosen, payload as bytes. */
+/**
+ * A send as the backend receives it: validated, shard chosen. The payload is as the caller gave
+ * it (a string or bytes) so a backend that writes text does not encode and decode it again;
+ * `toBytes()` makes bytes of it. Bytes belong to the caller: copy them before the send resolves.
+ */
 export interface OutgoingMessage {
   streamKey: StreamKey;
   shardId: ShardId;
-  payload: Uint8Array;
+  payload: Payload;
   timestamp: Date | undefined;
   headers: Record<string, string> | undefined;
 }
@@ -148,6 +151,10 @@ export abstract class AbstractProducer implements Producer, Endable {
     return this.#send(stream, payload, options);
   }
 
+  /**
+   * Resolves at once below the high-water mark; above it, once pending sends are down to half of
+   * it, so a send loop wakes once per batch of replies rather than once per reply.
+   */
   ready(): Promise<void> {
     if (this.#pending < this.#highWaterMark || this.ended) return Promise.resolve();
     return new Promise((resolve) => this.#roomWaiters.push(resolve));
@@ -220,7 +227,7 @@ export abstract class AbstractProducer implements Producer, Endable {
       message = {
         streamKey,
         shardId: pickShard(this.#shards, options?.shard, options?.key, this.#roundRobin++),
-        payload: toBytes(payload),
+        payload,
         timestamp: options?.timestamp,
         headers: options?.headers,
       };
@@ -275,7 +282,7 @@ export abstract class AbstractProducer implements Producer, Endable {
       const next = this.#waiting.shift()!;
       this.#start(next.message, next.generation).then(next.resolve, next.reject);
     }
-    if (this.#roomWaiters.length > 0 && this.#pending < this.#highWaterMark) {
+    if (this.#roomWaiters.length > 0 && this.#pending <= this.#highWaterMark >> 1) {
       for (const waiter of this.#roomWaiters.splice(0)) waiter();
     }
   }

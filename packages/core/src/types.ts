@@ -45,7 +45,10 @@ export interface ProducerOptions {
    * Default 1: unsharded.
    */
   shards?: number;
-  /** How many sends may be in flight before new ones wait for room (see `ready()`). Default 10000. */
+  /**
+   * How many sends may be pending before new ones wait for room and `ready()` waits (until half
+   * of them settled). Default 1000: more only adds garbage-collection work.
+   */
   highWaterMark?: number;
 }
 

@@ -35,13 +35,13 @@ describe('AbstractProducer', () => {
   it('holds sends beyond the high-water mark, in order, and ready() waits for room', async () => {
     const p = make({ highWaterMark: 2 });
     for (const t of ['a', 'b', 'c', 'd']) p.send(t);
-    expect(p.sent.map((s) => new TextDecoder().decode(s.message.payload))).toEqual(['a', 'b']);
+    expect(p.sent.map((s) => s.message.payload)).toEqual(['a', 'b']);
     expect(p.pending).toBe(4);
     let ready = false;
     const waiting = p.ready().then(() => (ready = true));
     p.sent[0]!.done();
     await new Promise((resolve) => setImmediate(resolve));
-    expect(p.sent.map((s) => new TextDecoder().decode(s.message.payload))).toEqual(['a', 'b', 'c']);
+    expect(p.sent.map((s) => s.message.payload)).toEqual(['a', 'b', 'c']);
     expect(ready).toBe(false);
     for (const s of p.sent.slice(1)) s.done();
     await new Promise((resolve) => setImmediate(resolve));

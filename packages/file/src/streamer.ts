@@ -12,6 +12,7 @@ import {
   StreamerError,
   type StreamKey,
   type Supports,
+  toBytes,
 } from '@streamer/core';
 import { FileConsumer } from './consumer.js';
 import { encodeHeader } from './format.js';
@@ -60,7 +61,7 @@ class FileProducer extends AbstractProducer {
       message.streamKey,
       message.shardId,
       message.timestamp,
-      message.payload,
+      toBytes(message.payload),
     );
   }
 

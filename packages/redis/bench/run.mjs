@@ -92,7 +92,7 @@ async function run(size) {
   const p = await s.createProducer(kc);
   results.producer = await timed(N, async () => {
     for (let i = 0; i < N; i++) {
-      if (p.pending >= 10_000) await p.ready();
+      if (p.pending >= 1000) await p.ready();
       p.send(payload);
     }
     await p.flush();
@@ -139,7 +139,7 @@ async function run(size) {
 async function memoryCheck() {
   const s = await connect(url);
   const k = freshKey();
-  const p = await s.createProducer(k, { highWaterMark: 10_000 });
+  const p = await s.createProducer(k);
   const payload = Buffer.alloc(100, 'x');
   global.gc?.();
   const before = process.memoryUsage();

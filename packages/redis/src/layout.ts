@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { type ShardId, type StreamKey, StreamMessage } from '@streamer/core';
+import { type Payload, type ShardId, type StreamKey, StreamMessage } from '@streamer/core';
 import { entrySequence } from './entry-id.js';
 
 /**
@@ -29,9 +29,14 @@ const SMALL_PAYLOAD = 256;
 export function pushFields(
   args: (string | Buffer)[],
   messageField: string,
-  payload: Uint8Array,
+  payload: Payload,
   headers: Record<string, string> | undefined,
 ): void {
+  if (typeof payload === 'string') {
+    args.push(messageField, payload);
+    if (headers) for (const name in headers) args.push(name, headers[name]!);
+    return;
+  }
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   // node-redis writes a Buffer argument as three socket writes, a string as part of one. For
   // small payloads the writes cost more than decoding, so valid UTF-8 goes as a string (it

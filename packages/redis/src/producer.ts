@@ -67,10 +67,6 @@ export class RedisProducer extends AbstractProducer {
   readonly #lastIds = new Map<string, string>();
   #closed = false;
   #givenUp = false;
-  readonly #highWaterMark: number;
-  /** Callers of ready() waiting for the low-water mark. */
-  #readyWaiters: (() => void)[] = [];
-  #readyCheck = false;
 
   constructor(
     client: RedisClient,
@@ -86,30 +82,6 @@ export class RedisProducer extends AbstractProducer {
     this.#messageField = messageField;
     this.#sharded = options.shards > 1;
     this.#trim = trimArgs(options.extra);
-    this.#highWaterMark = options.highWaterMark;
-  }
-
-  /**
-   * Resolves at once below the high-water mark; above it, once pending sends are down to half of
-   * it. Core resolves as soon as one send settles, so a send loop wakes once per reply and writes
-   * one command at a time; waking at half lets it write a batch per wake-up.
-   */
-  override ready(): Promise<void> {
-    if (this.pending < this.#highWaterMark || this.ended) return Promise.resolve();
-    return new Promise((resolve) => this.#readyWaiters.push(resolve));
-  }
-
-  /** After a send settled: wakes ready() waiters once under the low-water mark. */
-  #checkReady(): void {
-    if (this.#readyWaiters.length === 0 || this.#readyCheck) return;
-    this.#readyCheck = true;
-    // After the microtasks in which core counts settled sends out of `pending`.
-    setImmediate(() => {
-      this.#readyCheck = false;
-      if (this.pending <= this.#highWaterMark / 2 || this.ended) {
-        for (const wake of this.#readyWaiters.splice(0)) wake();
-      }
-    });
   }
 
   protected _send(message: OutgoingMessage): Promise<Receipt> {
@@ -178,7 +150,6 @@ export class RedisProducer extends AbstractProducer {
 
   protected override async _end(): Promise<void> {
     this.#closed = true;
-    for (const wake of this.#readyWaiters.splice(0)) wake();
   }
 
   #issue(op: Op): void {
@@ -188,13 +159,11 @@ export class RedisProducer extends AbstractProducer {
         this.#inFlight--;
         this.#stored(op, reply.toString());
         this.#pump();
-        this.#checkReady();
       },
       (error) => {
         this.#inFlight--;
         this.#failed(op, error);
         this.#pump();
-        this.#checkReady();
       },
     );
   }

@@ -2,6 +2,7 @@ import {
   describe,
   isValidShardId,
   isValidStreamKey,
+  type Payload,
   type SeqNo,
   type ShardId,
   StreamerError,
@@ -142,10 +143,10 @@ export function formatLine(
  * The payload as text that fits on one line; INVALID_PAYLOAD when it is not UTF-8 or holds a line
  * break, since either would corrupt the line format (SeaStreamer rejects non-UTF-8 too).
  */
-export function lineText(payload: Uint8Array): string {
+export function lineText(payload: Payload): string {
   let text: string;
   try {
-    text = utf8.decode(payload);
+    text = typeof payload === 'string' ? payload : utf8.decode(payload);
   } catch (cause) {
     throw new StreamerError(
       'INVALID_PAYLOAD',

@@ -18,6 +18,7 @@ import {
   type StreamKey,
   StreamMessage,
   type Supports,
+  toBytes,
 } from '@streamer/core';
 import { existingHub, type Hub, hubFor, type Subscriber } from './hub.js';
 import { formatLine, formatTimestamp, lineText } from './line-format.js';
@@ -116,7 +117,7 @@ class StdioProducer extends AbstractProducer {
           message.shardId,
           sequence,
           timestamp,
-          message.payload.slice(),
+          toBytes(payload),
         ),
       );
     return receipt;
