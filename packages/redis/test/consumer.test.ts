@@ -1,27 +1,9 @@
-import type { ConsumerOptions, Streamer } from '@streamer/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  freshKey,
-  maybeNext,
-  open,
-  range,
-  redisCli,
-  redisUrl,
-  take,
-  texts,
-} from './support/helpers.js';
+import type { ConsumerOptions } from '@streamer/core';
+import { describe, expect, it } from 'vitest';
+import { cli, freshKey, maybeNext, range, streamers, take, texts } from './support/helpers.js';
 
-const opened: Streamer[] = [];
-async function streamer() {
-  const s = await open();
-  opened.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.allSettled(opened.splice(0).map((s) => s.disconnect()));
-});
+const streamer = streamers();
 
-const cli = (...args: string[]) => redisCli(redisUrl(), ...args);
 // A read that blocks for ten minutes unless interrupted: longer than any test may take.
 const blocking = { discoverIntervalMs: 600_000 } as ConsumerOptions;
 

@@ -1,20 +1,10 @@
 // The wire layout against the real redis-cli binary: what others write, we read; what we write,
 // others read as DESIGN.md's layout says (SeaStreamer-compatible).
-import type { Streamer } from '@streamer/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { freshKey, open, redisCli, redisUrl, take } from './support/helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cli, freshKey, redisUrl, streamers, take } from './support/helpers.js';
 
-const opened: Streamer[] = [];
-async function streamer(options: Record<string, unknown> = {}) {
-  const s = await open(redisUrl(), options);
-  opened.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.allSettled(opened.splice(0).map((s) => s.disconnect()));
-});
-
-const cli = (...args: string[]) => redisCli(redisUrl(), ...args);
+const opened = streamers();
+const streamer = (options: Record<string, unknown> = {}) => opened(redisUrl(), options);
 
 describe('interop with redis-cli', () => {
   it("reads entries written by redis-cli XADD key '*' msg hello, with their ids", async () => {

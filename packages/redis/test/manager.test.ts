@@ -1,6 +1,6 @@
 import type { Message } from '@streamer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshKey, open, redisCli, redisUrl, take } from './support/helpers.js';
+import { cli, freshKey, open, take } from './support/helpers.js';
 
 type Opened = Awaited<ReturnType<typeof open>>;
 let s: Opened;
@@ -8,8 +8,6 @@ beforeAll(async () => {
   s = await open();
 });
 afterAll(() => s.disconnect());
-
-const cli = (...args: string[]) => redisCli(redisUrl(), ...args);
 
 describe('manager API', () => {
   it('listStreams folds shard keys into their stream and skips other types', async () => {

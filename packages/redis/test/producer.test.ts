@@ -1,18 +1,7 @@
-import type { Streamer } from '@streamer/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { freshKey, open, redisCli, redisUrl, take } from './support/helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cli, freshKey, streamers, take } from './support/helpers.js';
 
-const opened: Streamer[] = [];
-async function streamer() {
-  const s = await open();
-  opened.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.allSettled(opened.splice(0).map((s) => s.disconnect()));
-});
-
-const cli = (...args: string[]) => redisCli(redisUrl(), ...args);
+const streamer = streamers();
 
 describe('producer', () => {
   it('many sends in flight over four shards: receipts in send order, increasing per shard', async () => {

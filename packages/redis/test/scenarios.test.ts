@@ -1,27 +1,19 @@
 // Every scenario of shared/spec/redis-scenarios.md, numbered as there, against a real Redis.
 import type { Consumer, ConsumerOptions, Message, Receipt, Streamer } from '@streamer/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { entryIdToSequence, formatEntryId, parseEntryId, sequenceToEntryId } from '../src/index.js';
 import {
   freshKey,
   maybeNext,
-  open,
   range,
   redisCli,
   redisUrl,
+  streamers,
   take,
   texts,
 } from './support/helpers.js';
 
-const opened: Streamer[] = [];
-async function streamer() {
-  const s = await open();
-  opened.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.allSettled(opened.splice(0).map((s) => s.disconnect()));
-});
+const streamer = streamers();
 
 async function sendAll(s: Streamer, key: string, items: string[]): Promise<Receipt[]> {
   const p = await s.createProducer(key);

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type Consumer, connect, type Message, type Streamer } from '@streamer/core';
-import { inject } from 'vitest';
+import { afterEach, inject } from 'vitest';
 import type { RedisStreamer } from '../../src/index.js';
 
 export { freshKey } from '@streamer/conformance';
@@ -12,6 +12,25 @@ export const redisUrl = (): string => inject('redisUrl');
 export async function open(url = redisUrl(), options: Record<string, unknown> = {}) {
   return (await connect(url, options)) as Streamer & RedisStreamer;
 }
+
+/**
+ * For a test file: returns an `open` whose streamers are disconnected after each test, so a
+ * failing test leaves no connection or blocked read behind.
+ */
+export function streamers(): typeof open {
+  const opened: Streamer[] = [];
+  afterEach(async () => {
+    await Promise.allSettled(opened.splice(0).map((s) => s.disconnect()));
+  });
+  return async (...args) => {
+    const s = await open(...args);
+    opened.push(s);
+    return s;
+  };
+}
+
+/** `redis-cli` against the test server. */
+export const cli = (...args: string[]): Promise<string> => redisCli(redisUrl(), ...args);
 
 /** Reads `n` messages, failing (not hanging) when one does not come within `timeoutMs`. */
 export async function take(c: Consumer, n: number, timeoutMs = 5000): Promise<Message[]> {
