@@ -32,6 +32,24 @@ export function freshKey(tag = 'k'): StreamKey {
   return `t-${tag}-${Date.now().toString(36)}-${process.pid}-${++keyCounter}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+/**
+ * Reads `n` messages, failing (not hanging) when one takes longer than `timeoutMs`: the helper
+ * the suite uses, exported for backends' own tests.
+ */
+export async function takeMessages(c: Consumer, n: number, timeoutMs = 5000): Promise<Message[]> {
+  const out: Message[] = [];
+  for (let i = 0; i < n; i++) {
+    try {
+      out.push(await c.next({ signal: AbortSignal.timeout(timeoutMs) }));
+    } catch (error) {
+      throw new Error(`received ${i} of ${n} messages, then: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  return out;
+}
+
 async function expectCode(
   promise: Promise<unknown> | (() => unknown),
   code: ErrorCode,
@@ -74,20 +92,7 @@ export function runConformance(options: ConformanceOptions): void {
     } as ConsumerOptions);
   }
 
-  /** Reads `n` messages, failing (not hanging) when one takes longer than messageTimeoutMs. */
-  async function take(c: Consumer, n: number): Promise<Message[]> {
-    const out: Message[] = [];
-    for (let i = 0; i < n; i++) {
-      try {
-        out.push(await c.next({ signal: AbortSignal.timeout(messageTimeoutMs) }));
-      } catch (error) {
-        throw new Error(`received ${i} of ${n} messages, then: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-    }
-    return out;
-  }
+  const take = (c: Consumer, n: number) => takeMessages(c, n, messageTimeoutMs);
 
   /** Asserts nothing more arrives for quietMs. */
   async function expectQuiet(c: Consumer): Promise<void> {

@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { takeMessages } from '@streamer/conformance';
 import {
   type Consumer,
   type ConsumerOptions,
@@ -46,11 +47,7 @@ async function fresh(options: Record<string, unknown> = {}) {
   return { path, s: await connect(path, { createIfNotExists: true, ...options }) };
 }
 
-async function take(c: Consumer, n: number): Promise<Message[]> {
-  const out: Message[] = [];
-  for (let i = 0; i < n; i++) out.push(await c.next({ signal: AbortSignal.timeout(5000) }));
-  return out;
-}
+const take = (c: Consumer, n: number) => takeMessages(c, n);
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   return promise.then(

@@ -4,7 +4,7 @@ import { type Consumer, connect, type Message, type Streamer } from '@streamer/c
 import { afterEach, inject } from 'vitest';
 import type { RedisStreamer } from '../../src/index.js';
 
-export { freshKey } from '@streamer/conformance';
+export { freshKey, takeMessages as take } from '@streamer/conformance';
 
 export const redisUrl = (): string => inject('redisUrl');
 
@@ -31,21 +31,6 @@ export function streamers(): typeof open {
 
 /** `redis-cli` against the test server. */
 export const cli = (...args: string[]): Promise<string> => redisCli(redisUrl(), ...args);
-
-/** Reads `n` messages, failing (not hanging) when one does not come within `timeoutMs`. */
-export async function take(c: Consumer, n: number, timeoutMs = 5000): Promise<Message[]> {
-  const out: Message[] = [];
-  for (let i = 0; i < n; i++) {
-    try {
-      out.push(await c.next({ signal: AbortSignal.timeout(timeoutMs) }));
-    } catch (error) {
-      throw new Error(`received ${i} of ${n} messages, then: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  }
-  return out;
-}
 
 /** Resolves with what arrives within `ms`, or undefined when nothing does. */
 export async function maybeNext(c: Consumer, ms = 300): Promise<Message | undefined> {
