@@ -136,6 +136,23 @@ describe('streamer on file://', () => {
     ]);
   });
 
+  it('decode and info take relative file://./ URLs, and info a URL ending in /', async () => {
+    const file = temp.url('relative.ss');
+    await streamer(['produce', `${file}/a`], '1\n2\n');
+    const relative = 'file://./relative.ss';
+    const decoded = await streamer(['decode', relative], '', {}, temp.dir);
+    expect(decoded).toMatchObject({ code: 0, stderr: '' });
+    expect(lines(decoded.stdout).map((l) => parseLine(l).payload)).toEqual(['1', '2']);
+    for (const url of [relative, `${relative}/`, `${file}/`]) {
+      const run = await streamer(['info', url, '--json'], '', {}, temp.dir);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(run.stdout)).toMatchObject([{ stream: 'a', length: 2 }]);
+    }
+    const badHost = await streamer(['decode', 'file://elsewhere/x.ss']);
+    expect(badHost.code).toBe(2);
+    expect(badHost.stderr).toMatch(/^streamer: INVALID_URL: .*"elsewhere"/);
+  });
+
   it('trim refuses a file with UNSUPPORTED', async () => {
     const url = `${temp.url('trim.ss')}/k`;
     await streamer(['produce', url], 'x\n');

@@ -15,8 +15,14 @@ export interface Run {
 }
 
 /** Runs the built `streamer` binary as a child process, with `input` on its stdin. */
-export function streamer(args: string[], input: string | Buffer = '', env = {}): Promise<Run> {
+export function streamer(
+  args: string[],
+  input: string | Buffer = '',
+  env = {},
+  cwd?: string,
+): Promise<Run> {
   const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

@@ -23,6 +23,11 @@ export {
   messageSize,
   peekMessageSize,
 } from './format.js';
-export type { FileConnectOptions, FileConsumerOptions, ReadOptions } from './options.js';
+export {
+  type FileConnectOptions,
+  type FileConsumerOptions,
+  pathFromUrl,
+  type ReadOptions,
+} from './options.js';
 export { type ReadMessagesOptions, readHeader, readMessages } from './reader.js';
 export { backend, FILE_SUPPORTS, FileStreamer } from './streamer.js';

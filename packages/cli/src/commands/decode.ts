@@ -1,5 +1,5 @@
-import { fileURLToPath } from 'node:url';
-import { readHeader, readMessages } from '@streamer/file';
+import { StreamerError } from '@streamer/core';
+import { pathFromUrl, readHeader, readMessages } from '@streamer/file';
 import type { Command } from 'commander';
 import { choice } from '../args.js';
 import { usage } from '../errors.js';
@@ -22,9 +22,18 @@ export function decodeCommand(program: Command): void {
     .action((file: string, options: DecodeOptions) => decode(file, options));
 }
 
-/** A path from a path or a file:// URL. */
+/** A path from a path or a file: URL, absolute (`file:///x.ss`) or relative (`file://./x.ss`). */
 export function filePath(file: string): string {
-  return file.startsWith('file://') ? fileURLToPath(file) : file;
+  if (!file.startsWith('file:')) return file;
+  return usage(() => {
+    let url: URL;
+    try {
+      url = new URL(file);
+    } catch (cause) {
+      throw new StreamerError('INVALID_URL', `Invalid file URL ${JSON.stringify(file)}`, { cause });
+    }
+    return pathFromUrl(url);
+  });
 }
 
 async function decode(file: string, o: DecodeOptions): Promise<void> {

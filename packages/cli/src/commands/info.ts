@@ -1,11 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { readHeader, readMessages } from '@streamer/file';
 import type { StreamInfo } from '@streamer/redis';
 import type { Command } from 'commander';
 import { redisOnly } from '../admin.js';
 import { streamerOrStreams } from '../args.js';
 import { open } from '../streamers.js';
+import { filePath } from './decode.js';
 
 interface InfoOptions {
   json?: boolean;
@@ -62,9 +62,12 @@ async function redisInfo(url: string, pattern: string): Promise<StreamInfo[]> {
   }
 }
 
-/** A file's streams, counted by reading it through; `file:///f.ss/a,b` limits them. */
+/**
+ * A file's streams, counted by reading it through; `file:///f.ss/a,b` limits them, and
+ * `file:///f.ss/` (as in the other commands) lists them all.
+ */
 async function fileInfo(url: string): Promise<{ about: string; streams: StreamInfo[] }> {
-  let path = fileURLToPath(url.replace(/[?#].*$/, ''));
+  let path = filePath(url.replace(/[?#].*$/, '').replace(/\/$/, ''));
   let only: string[] = [];
   if (!(existsSync(path) && statSync(path).isFile())) {
     const slash = path.lastIndexOf('/');
