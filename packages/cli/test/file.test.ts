@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readMessages } from '@streamer/file';
 import { parseLine } from '@streamer/stdio';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lines, streamer, tempDir } from './helpers.js';
+import { BIN, lines, streamer, tempDir } from './helpers.js';
 
 const temp = tempDir();
 afterAll(() => temp.remove());
@@ -151,6 +154,29 @@ describe('streamer on file://', () => {
     const badHost = await streamer(['decode', 'file://elsewhere/x.ss']);
     expect(badHost.code).toBe(2);
     expect(badHost.stderr).toMatch(/^streamer: INVALID_URL: .*"elsewhere"/);
+  });
+
+  it('Ctrl-C stops produce cleanly: what it read is stored, exit 0', async () => {
+    const path = join(temp.dir, 'sigint.ss');
+    const child = spawn(process.execPath, [BIN, 'produce', `${temp.url('sigint.ss')}/s`], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    const stored = async () => {
+      const payloads: string[] = [];
+      try {
+        for await (const m of readMessages(path)) payloads.push(m.text());
+      } catch {} // not there yet, or a message half written
+      return payloads;
+    };
+    child.stdin.write('one\n'); // and stdin stays open
+    while ((await stored()).length === 0) await sleep(20);
+    child.kill('SIGINT');
+    expect({ code: await closed, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(await stored()).toEqual(['one']);
+    child.stdin.destroy();
   });
 
   it('trim refuses a file with UNSUPPORTED', async () => {

@@ -4,7 +4,7 @@ import { parseLine } from '@streamer/stdio';
 import type { Command } from 'commander';
 import { choice, nonNegative, oneStream, positive, streamTarget } from '../args.js';
 import { usage } from '../errors.js';
-import { open } from '../streamers.js';
+import { open, stopSignal } from '../streamers.js';
 
 interface ProduceOptions {
   shard?: string;
@@ -37,11 +37,15 @@ async function produce(url: string, o: ProduceOptions): Promise<void> {
     shard: nonNegative('--shard', o.shard),
     shards: positive('--shards', o.shards),
   }));
+  // Ctrl-C stops reading stdin; what was read is still sent and flushed, then the exit code is 0.
+  const stop = stopSignal();
   const streamer = await open(target.streamer, target.protocol, { write: true });
   let rejected = 0;
   try {
     const producer = await streamer.createProducer(stream, shards ? { shards } : {});
     const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+    if (stop.signal.aborted) lines.close();
+    stop.signal.addEventListener('abort', () => lines.close());
     for await (const line of lines) {
       const options: SendOptions = { shard, key: o.key };
       let payload = line;
@@ -69,6 +73,7 @@ async function produce(url: string, o: ProduceOptions): Promise<void> {
     }
     await producer.end();
   } finally {
+    stop.dispose();
     await streamer.disconnect();
   }
   if (rejected > 0) {
