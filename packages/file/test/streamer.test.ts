@@ -185,6 +185,15 @@ describe('producer', () => {
     expect(existsSync(`${path}.lock`)).toBe(false);
   });
 
+  it('a lock left with our own pid by a crashed process (a restarted container) is taken over', async () => {
+    const { path, s } = await fresh();
+    writeFileSync(`${path}.lock`, `${process.pid}\n`);
+    const p = await s.createProducer('x');
+    await p.send('written');
+    await p.end();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
   it('endWithEos: the last producer to end writes EOS, and consumers then get STREAM_ENDED', async () => {
     const { s } = await fresh({ endWithEos: true });
     const p = await s.createProducer('e');
