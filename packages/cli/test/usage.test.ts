@@ -48,6 +48,15 @@ describe('streamer: help, usage errors and exit codes', () => {
       '--earliest and --latest exclude each other',
     ],
     [
+      ['consume', 'redis://localhost:6379/k', '--group', 'g'],
+      'streamer: GROUP_NOT_ALLOWED: A realtime consumer has no group (got group "g")',
+    ],
+    [['consume', 'redis://localhost:6379/k', '--mode', 'resumable'], 'streamer: GROUP_REQUIRED: '],
+    [
+      ['consume', 'redis://localhost:6379/k', '--mode', 'loadBalanced', '--group', 'a/b'],
+      'streamer: INVALID_ARGUMENT: group must be a name of 1 to 249',
+    ],
+    [
       ['produce', 'redis://localhost:6379/a,b'],
       'names 2 streams; this command writes to exactly one',
     ],

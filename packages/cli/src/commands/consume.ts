@@ -1,10 +1,18 @@
-import { type ConsumerMode, isStreamerError } from '@streamer/core';
+import {
+  type ConsumerMode,
+  isStreamerError,
+  resolveConsumerOptions,
+  type Supports,
+} from '@streamer/core';
 import { WILDCARD } from '@streamer/file';
 import type { Command } from 'commander';
 import { choice, positive, streamTarget, timestamp } from '../args.js';
 import { badUsage, usage } from '../errors.js';
 import { FORMATS, formatMessage, Output } from '../output.js';
 import { open, stopSignal } from '../streamers.js';
+
+/** Lets the option check pass every mode: whether the backend has it is known after connecting. */
+const EVERY_MODE = { realtime: true, resumable: true, loadBalanced: true } as Supports;
 
 interface ConsumeOptions {
   earliest?: boolean;
@@ -50,6 +58,13 @@ async function consume(url: string, o: ConsumeOptions): Promise<void> {
     since: timestamp('--since', o.since),
     until: timestamp('--until', o.until),
   }));
+  const group = {
+    mode,
+    ...(o.group === undefined ? {} : { group: o.group }),
+    ...(o.consumerId === undefined ? {} : { consumerId: o.consumerId }),
+  };
+  // --group and --consumer-id against --mode are the command line's fault: exit 2, before connecting.
+  usage(() => resolveConsumerOptions(group, EVERY_MODE));
   let streams = target.streams;
   if (streams.length === 0) {
     if (target.protocol !== 'file')
@@ -61,9 +76,7 @@ async function consume(url: string, o: ConsumeOptions): Promise<void> {
   const output = new Output(process.stdout);
   try {
     const consumer = await streamer.createConsumer(streams, {
-      mode,
-      ...(o.group === undefined ? {} : { group: o.group }),
-      ...(o.consumerId === undefined ? {} : { consumerId: o.consumerId }),
+      ...group,
       start: o.earliest || (since && !o.latest) ? 'earliest' : 'latest',
       signal: stop.signal,
     });
