@@ -47,6 +47,11 @@ export function createProgram(): Command {
 /** Runs the command line `args` (without node and the script); resolves with the exit code. */
 export async function run(args: string[]): Promise<number> {
   const verbose = args.includes('--verbose');
+  let stdoutGone = false;
+  const onStdoutError = (error: { code?: string }) => {
+    if (error.code === 'EPIPE') stdoutGone = true;
+  };
+  process.stdout.on('error', onStdoutError);
   try {
     await createProgram().parseAsync(args, { from: 'user' });
     return EXIT.ok;
@@ -55,6 +60,8 @@ export async function run(args: string[]): Promise<number> {
       // Commander printed it already (help and --version exit with 0).
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
+    // The reader of stdout went away (`streamer clock stdio:///c | head`): done, as with `yes | head`.
+    if (stdoutGone && causedBy(error, 'EPIPE')) return EXIT.ok;
     const usage = error instanceof UsageError;
     const cause = usage ? error.error : error;
     const code = cause instanceof StreamerError ? cause.code : 'ERROR';
@@ -62,5 +69,14 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`streamer: ${code}: ${message}\n`);
     if (verbose && cause instanceof Error) process.stderr.write(`${cause.stack}\n`);
     return usage ? EXIT.usage : EXIT.failed;
+  } finally {
+    process.stdout.off('error', onStdoutError);
   }
+}
+
+function causedBy(error: unknown, code: string): boolean {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === code) return true;
+  }
+  return false;
 }

@@ -72,4 +72,13 @@ describe('streamer on stdio://', () => {
     expect(run.stdout).toBe('line 0\n');
     expect(run.stderr).toBe('consume=0\n'); // no EPIPE error, no stack
   });
+
+  it('a reader that goes away ends producing commands on stdio:// quietly with exit 0', async () => {
+    const run = await shell(
+      '( $STREAMER clock stdio:///c --interval 1ms; echo "clock=$?" >&2 ) | head -1; ' +
+        '( yes | head -50000 | $STREAMER produce stdio:///p; echo "produce=$?" >&2 ) | head -1',
+    );
+    expect(lines(run.stdout).map((l) => parseLine(l).streamKey)).toEqual(['c', 'p']);
+    expect(run.stderr).toBe('clock=0\nproduce=0\n');
+  });
 });
