@@ -1,6 +1,7 @@
 import {
   AbstractConsumer,
   AsyncQueue,
+  abortError,
   backoffDelay,
   type Message,
   type MessageHeader,
@@ -73,6 +74,10 @@ export class RedisConsumer extends AbstractConsumer {
   #discovering: Promise<void> = Promise.resolve();
   /** Groups: the last read of new entries filled a page, so more are likely waiting. */
   #flowing = false;
+  /** A read went out while messages are buffered: the next `_next` lets node-redis write it. */
+  #readIssued = false;
+  /** The last reply, cursors already moved past it: queued once the next read is out. */
+  #unqueued: { results: ReadResult[]; epoch: number } | undefined;
   /** Wakes a loop that has no key to read (every shard unassigned) when assignments change. */
   #nudge: () => void = () => {};
   #lastDiscovery = 0;
@@ -150,6 +155,15 @@ export class RedisConsumer extends AbstractConsumer {
   }
 
   protected _next(signal: AbortSignal | undefined): Promise<Message> {
+    if (this.#readIssued) {
+      // node-redis writes commands from a setImmediate, and a caller taking buffered messages
+      // never leaves the microtask queue: without this hop the read-ahead would only go out once
+      // the queue ran dry, and Redis would idle while we decode (about 20% of a realtime read).
+      this.#readIssued = false;
+      return new Promise((resolve) => setImmediate(resolve)).then(() =>
+        signal?.aborted ? Promise.reject(abortError(signal)) : this._next(signal),
+      );
+    }
     // The hot path: nothing to filter or ack per message.
     if (this.assignments.size === 0 && !this.#acksOnDelivery) return this.#queue.shift(signal);
     return this.#nextChecked(signal);
@@ -334,19 +348,24 @@ export class RedisConsumer extends AbstractConsumer {
     let attempt = 0;
     while (!this.#stopped) {
       try {
+        if (this.#queue.length >= this.options.batchSize) this.#enqueue();
         await this.#queue.untilShorterThan(this.options.batchSize);
         if (this.#stopped) break;
-        if (Date.now() - this.#lastDiscovery >= this.#discoverIntervalMs)
+        if (Date.now() - this.#lastDiscovery >= this.#discoverIntervalMs) {
+          this.#enqueue();
           await this.#discover('earliest');
+        }
         // For CLIENT UNBLOCK; a user not allowed CLIENT gets '' and no unblocking.
         this.#readerId ??= await send(this.#reader!, ['CLIENT', 'ID']).then(String, () => '');
         // No await between this check and issuing the read: a reposition either waits for this
         // read or this read waits for it, so a read never races XGROUP SETID on the server.
         if (this.#gate) {
+          this.#enqueue();
           await this.#gate;
           continue;
         }
         if (this.#active().length === 0) {
+          this.#enqueue();
           // Nothing assigned exists yet: look again after a while, or when assignments change.
           await new Promise<void>((resolve) => {
             this.#nudge = resolve;
@@ -357,14 +376,20 @@ export class RedisConsumer extends AbstractConsumer {
         const epoch = this.#epoch;
         const read = this.#read();
         this.#reading = read;
+        // Redis serves the next page while we decode the last one (decoding first idled it).
+        this.#enqueue();
+        this.#readIssued = this.#queue.length > 0;
         const results = await read.finally(() => {
           this.#reading = undefined;
         });
-        if (epoch === this.#epoch && !this.#stopped)
-          for (const result of results) this.#accept(result);
+        if (epoch === this.#epoch && !this.#stopped) {
+          for (const result of results) this.#advance(result);
+          this.#unqueued = { results, epoch };
+        }
         attempt = 0;
       } catch (error) {
         if (this.#stopped) break;
+        this.#enqueue();
         const failure = await this.#recover(error, attempt++);
         if (failure) {
           this.#queue.pushError(failure);
@@ -441,9 +466,28 @@ export class RedisConsumer extends AbstractConsumer {
     });
   }
 
-  #accept({ reply, replay }: ReadResult): void {
+  /** Moves the cursors past a reply, so the next read can go out before it is decoded. */
+  #advance({ reply, replay }: ReadResult): void {
     if (!replay) this.#flowing = false;
-    if (!reply) return;
+    for (let i = 0; reply && i < reply.length; i += 2) {
+      const source = this.#sources.get(String(reply[i]));
+      const entries = reply[i + 1] as RawEntry[];
+      if (!source || entries.length === 0) continue;
+      if (this.#group === undefined || replay)
+        source.cursor = entries[entries.length - 1]![0].toString();
+      else if (entries.length >= this.options.batchSize) this.#flowing = true;
+    }
+  }
+
+  /** Decodes the reply held back by `#run` into the queue, unless a reposition made it stale. */
+  #enqueue(): void {
+    const unqueued = this.#unqueued;
+    this.#unqueued = undefined;
+    if (unqueued === undefined || unqueued.epoch !== this.#epoch || this.#stopped) return;
+    for (const { reply } of unqueued.results) if (reply) this.#accept(reply);
+  }
+
+  #accept(reply: NonNullable<ReadReply>): void {
     const gone: [string, string][] = [];
     for (let i = 0; i < reply.length; i += 2) {
       const key = String(reply[i]);
@@ -460,10 +504,7 @@ export class RedisConsumer extends AbstractConsumer {
           decodeEntry(key, source.stream, source.shard, id, fields, this.#messageField),
         );
       }
-      const last = entries[entries.length - 1]![0].toString();
-      source.pushed = last;
-      if (this.#group === undefined || replay) source.cursor = last;
-      else if (entries.length >= this.options.batchSize) this.#flowing = true;
+      source.pushed = entries[entries.length - 1]![0].toString();
     }
     for (const [key, id] of gone) ackEntries(this.#client, key, this.#group!, [id]).catch(() => {});
   }
