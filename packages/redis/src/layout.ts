@@ -93,7 +93,7 @@ export function decodeEntry(
   if (fields) {
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const name = fields[i]!;
-      if (!found && name.length === messageField.length && name.equals(messageField)) {
+      if (!found && sameBytes(name, messageField)) {
         payload = fields[i + 1]!;
         found = true;
       } else (headers ??= {})[name.toString()] = fields[i + 1]!.toString();
@@ -109,4 +109,11 @@ export function decodeEntry(
     key,
     id,
   );
+}
+
+/** Buffer#equals for field names: a few bytes compare faster in JS than through a native call. */
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
