@@ -29,7 +29,17 @@ export async function openFile(path: string): Promise<FileHandle> {
 
 export async function readHeaderFrom(handle: FileHandle, path: string): Promise<FileHeader> {
   const buf = Buffer.alloc(HEADER_SIZE);
-  const { bytesRead } = await handle.read(buf, 0, HEADER_SIZE, 0);
+  let bytesRead: number;
+  try {
+    ({ bytesRead } = await handle.read(buf, 0, HEADER_SIZE, 0));
+  } catch (cause) {
+    // A directory opens fine on Linux; reading it is what fails (EISDIR).
+    throw new StreamerError(
+      'CONNECT',
+      `Cannot read stream file ${path}: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
   try {
     return decodeHeader(buf.subarray(0, bytesRead));
   } catch (error) {

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isStreamerError, type StreamerError } from '@streamer/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Decoder, readMessages } from '../src/index.js';
+import { Decoder, readHeader, readMessages } from '../src/index.js';
 import { LogWriter } from '../src/writer.js';
 import { tempDir, tempFile } from './helpers.js';
 
@@ -106,5 +106,14 @@ describe('corruption', () => {
     expect(resynced.error?.code).toBe('CORRUPT_DATA');
     const firstAfterBeacon = spans.findIndex((s) => s.start > 1024);
     expect(resynced.payloads).toEqual([payloads[0], ...payloads.slice(firstAfterBeacon)]);
+  });
+
+  it('a directory is a CONNECT error naming it, not a raw EISDIR', async () => {
+    const header = await readHeader(dir).catch((e) => e);
+    expect(header).toMatchObject({ code: 'CONNECT', message: expect.stringContaining(dir) });
+    const messages = await readMessages(dir)
+      .next()
+      .catch((e) => e);
+    expect(messages).toMatchObject({ code: 'CONNECT', message: expect.stringContaining(dir) });
   });
 });
