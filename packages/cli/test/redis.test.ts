@@ -1,5 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseLine } from '@streamer/stdio';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, deleteKeys, freshKey, lines, REDIS_URL, streamer, tempDir } from './helpers.js';
@@ -166,6 +168,30 @@ describe('streamer on redis://', () => {
     await streamer(['dump', `${REDIS_URL}/${name}`, '-o', out, '--since', cut]);
     const decoded = lines((await streamer(['decode', out, '--format', 'ndjson'])).stdout);
     expect(decoded.map((l) => JSON.parse(l).payload)).toEqual(['new']);
+  });
+
+  it('Ctrl-C stops dump with a valid file, no lock left, and exit 1 (ABORTED)', async () => {
+    const name = key('dump-sigint');
+    const count = 300_000; // enough that the copy is still running when the signal comes
+    const input = `${Array.from({ length: count }, (_, i) => i).join('\n')}\n`;
+    expect((await streamer(['produce', `${REDIS_URL}/${name}`], input)).code).toBe(0);
+    const out = join(temp.dir, 'sigint.ss');
+    const child = spawn(process.execPath, [BIN, 'dump', `${REDIS_URL}/${name}`, '-o', out], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    // Copying has begun once messages reach the file (past its 128-byte header).
+    while (!existsSync(out) || statSync(out).size <= 128) await sleep(5);
+    child.kill('SIGINT');
+    expect(await closed).toBe(1);
+    expect(lines(stderr).at(-1)).toMatch(/^streamer: ABORTED: dump was stopped by a signal/);
+    expect(existsSync(`${out}.lock`)).toBe(false);
+    const decoded = await streamer(['decode', out]);
+    expect(decoded.code).toBe(0);
+    const payloads = lines(decoded.stdout).map((l) => parseLine(l).payload);
+    expect(payloads).toEqual(Array.from({ length: payloads.length }, (_, i) => String(i)));
   });
 
   // Skipped where script(1) is missing: nothing else here can give the child a terminal.

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { connect, type Message } from '@streamer/core';
+import { connect, type Message, StreamerError } from '@streamer/core';
 import type { Command } from 'commander';
 import { redisOnly } from '../admin.js';
 import { streamTarget, timestamp } from '../args.js';
 import { badUsage, usage } from '../errors.js';
 import { Progress } from '../progress.js';
-import { open } from '../streamers.js';
+import { open, stopSignal } from '../streamers.js';
 
 interface DumpOptions {
   output?: string;
@@ -35,15 +35,20 @@ async function* byTime(sources: AsyncIterable<Message>[]): AsyncGenerator<Messag
     const first = await rest.next();
     if (!first.done) heads.push({ message: first.value, rest });
   }
-  while (heads.length > 0) {
-    let oldest = 0;
-    for (let i = 1; i < heads.length; i++)
-      if (heads[i]!.message.timestamp < heads[oldest]!.message.timestamp) oldest = i;
-    const head = heads[oldest]!;
-    yield head.message;
-    const next = await head.rest.next();
-    if (next.done) heads.splice(oldest, 1);
-    else head.message = next.value;
+  try {
+    while (heads.length > 0) {
+      let oldest = 0;
+      for (let i = 1; i < heads.length; i++)
+        if (heads[i]!.message.timestamp < heads[oldest]!.message.timestamp) oldest = i;
+      const head = heads[oldest]!;
+      yield head.message;
+      const next = await head.rest.next();
+      if (next.done) heads.splice(oldest, 1);
+      else head.message = next.value;
+    }
+  } finally {
+    // Stopped early: let go of the sources still being read.
+    for (const head of heads) await head.rest.return?.();
   }
 }
 
@@ -56,6 +61,7 @@ async function dump(url: string, o: DumpOptions): Promise<void> {
   if (source.streams.length === 0) throw badUsage(`${JSON.stringify(url)} names no stream`);
   if (!o.output) throw badUsage('dump needs --output <file>');
   const path = resolve(o.output);
+  const stop = stopSignal();
   const streamer = await open(source.streamer, source.protocol);
   try {
     const redis = redisOnly(streamer, 'dump');
@@ -69,6 +75,7 @@ async function dump(url: string, o: DumpOptions): Promise<void> {
         redis.readRange(s, { since, until, batchSize: 1000 }),
       );
       for await (const m of byTime(ranges)) {
+        if (stop.signal.aborted) break;
         await producer.ready();
         producer.sendTo(m.streamKey, m.payload, { shard: m.shardId, timestamp: m.timestamp });
         progress.add(m.payload.length);
@@ -78,10 +85,18 @@ async function dump(url: string, o: DumpOptions): Promise<void> {
         (messages, size) =>
           `dump: wrote ${messages} messages (${size}) from ${source.streams.length} stream(s) to ${path}`,
       );
+      // A valid file, but not the whole range: exit 1, so that `dump && upload` does not go on.
+      if (stop.signal.aborted) {
+        throw new StreamerError(
+          'ABORTED',
+          `dump was stopped by a signal before the end: ${path} holds the messages copied so far`,
+        );
+      }
     } finally {
       await file.disconnect();
     }
   } finally {
+    stop.dispose();
     await streamer.disconnect();
   }
 }
