@@ -6,6 +6,7 @@ import {
   StreamerError,
   type StreamKey,
 } from '@streamer/core';
+import { WILDCARD } from '@streamer/file';
 import { parseTimestamp } from '@streamer/stdio';
 import { badUsage, usage } from './errors.js';
 
@@ -37,6 +38,13 @@ export function streamerOrStreams(url: string): Target {
     return { streamer: url, protocol: first!.protocol.slice(0, -1), streams: [] };
   }
   return streamTarget(url);
+}
+
+/** The streams a reading command subscribes to: those named, or every stream of a file (`file:///x.ss/`). */
+export function readStreams(target: Target, url: string): StreamKey[] {
+  if (target.streams.length > 0) return target.streams;
+  if (target.protocol === 'file') return [WILDCARD];
+  throw badUsage(`${JSON.stringify(url)} names no stream: add /stream1,stream2 to it`);
 }
 
 export function oneStream(target: Target, url: string): StreamKey {

@@ -4,9 +4,8 @@ import {
   resolveConsumerOptions,
   type Supports,
 } from '@streamer/core';
-import { WILDCARD } from '@streamer/file';
 import type { Command } from 'commander';
-import { choice, positive, streamTarget, timestamp } from '../args.js';
+import { choice, positive, readStreams, streamTarget, timestamp } from '../args.js';
 import { badUsage, usage } from '../errors.js';
 import { FORMATS, formatMessage, Output } from '../output.js';
 import { open, stopSignal } from '../streamers.js';
@@ -65,12 +64,7 @@ async function consume(url: string, o: ConsumeOptions): Promise<void> {
   };
   // --group and --consumer-id against --mode are the command line's fault: exit 2, before connecting.
   usage(() => resolveConsumerOptions(group, EVERY_MODE));
-  let streams = target.streams;
-  if (streams.length === 0) {
-    if (target.protocol !== 'file')
-      throw badUsage(`${JSON.stringify(url)} names no stream: add /stream1,stream2 to it`);
-    streams = [WILDCARD];
-  }
+  const streams = readStreams(target, url);
   const streamer = await open(target.streamer, target.protocol, { follow: o.follow });
   const stop = stopSignal();
   const output = new Output(process.stdout);

@@ -1,7 +1,6 @@
 import { isStreamerError, type SendOptions } from '@streamer/core';
-import { WILDCARD } from '@streamer/file';
 import type { Command } from 'commander';
-import { choice, positive, streamTarget } from '../args.js';
+import { choice, positive, readStreams, streamTarget } from '../args.js';
 import { badUsage, usage } from '../errors.js';
 import { open, stopSignal } from '../streamers.js';
 
@@ -36,12 +35,7 @@ async function relay(inUrl: string, outUrl: string, o: RelayOptions): Promise<vo
     count: positive('--count', o.count),
   }));
   if (to.streams.length > 1) throw badUsage(`${JSON.stringify(outUrl)} names more than one stream`);
-  let streams = from.streams;
-  if (streams.length === 0) {
-    if (from.protocol !== 'file')
-      throw badUsage(`${JSON.stringify(inUrl)} names no stream: add /stream1,stream2 to it`);
-    streams = [WILDCARD];
-  }
+  const streams = readStreams(from, inUrl);
   const input = await open(from.streamer, from.protocol, { follow: o.follow });
   const stop = stopSignal();
   try {
