@@ -120,3 +120,21 @@ export function specRunning(messages: SpecMessage[]): number[] {
     return next;
   });
 }
+
+/**
+ * Every beacon item, with the running checksum of its (stream, shard) computed from the messages
+ * up to the one it lists (undefined when no such message was found).
+ */
+export function beaconItemChecks(
+  spec: SpecFile,
+): { item: SpecBeacon['items'][number]; computed: number | undefined }[] {
+  const running = specRunning(spec.messages);
+  return spec.beacons.flatMap((beacon) =>
+    beacon.items.map((item) => {
+      const i = spec.messages.findIndex(
+        (m) => m.key === item.key && m.shard === item.shard && m.seq === item.seq,
+      );
+      return { item, computed: running[i] };
+    }),
+  );
+}

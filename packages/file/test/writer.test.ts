@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { beaconSlots, type FileMessage, readMessages } from '../src/index.js';
 import { LogWriter } from '../src/writer.js';
 import { tempDir, tempFile } from './helpers.js';
-import { specDecode, specRunning } from './spec-decoder.js';
+import { beaconItemChecks, specDecode } from './spec-decoder.js';
 
 const dir = tempDir('writer');
 
@@ -62,16 +62,11 @@ describe('writer', () => {
     // each item the latest message of its stream with the right running checksum.
     expect(spec.beacons.length).toBe(Math.floor(readFileSync(path).length / 1024));
     expect(beaconSlots(1024)).toBe(1);
-    const running = specRunning(spec.messages);
     const listed = new Set<string>();
-    for (const beacon of spec.beacons) {
-      expect(beacon.items.length).toBe(1);
-      const item = beacon.items[0]!;
+    for (const beacon of spec.beacons) expect(beacon.items.length).toBe(1);
+    for (const { item, computed } of beaconItemChecks(spec)) {
       listed.add(`${item.key}/${item.shard}`);
-      const i = spec.messages.findIndex(
-        (m) => m.key === item.key && m.shard === item.shard && m.seq === item.seq,
-      );
-      expect(running[i]).toBe(item.running);
+      expect(computed).toBe(item.running);
     }
     expect(listed.size).toBe(36);
   });
@@ -124,13 +119,7 @@ describe('writer', () => {
     const spec = specDecode(readFileSync(path));
     expect(spec.eos).toBe(false);
     expect(spec.messages.length).toBe(81);
-    const running = specRunning(spec.messages);
-    for (const beacon of spec.beacons) {
-      for (const item of beacon.items) {
-        const i = spec.messages.findIndex((m) => m.key === item.key && m.seq === item.seq);
-        expect(running[i]).toBe(item.running);
-      }
-    }
+    for (const { item, computed } of beaconItemChecks(spec)) expect(computed).toBe(item.running);
     const seqs = spec.messages.filter((m) => m.key === 's1').map((m) => m.seq);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => BigInt(i + 1)));
   });
@@ -240,15 +229,7 @@ describe('writer', () => {
         next.set(key, seq);
         expect(m.seq).toBe(seq);
       }
-      const running = specRunning(spec.messages);
-      for (const beacon of spec.beacons) {
-        for (const item of beacon.items) {
-          const i = spec.messages.findIndex(
-            (m) => m.key === item.key && m.shard === item.shard && m.seq === item.seq,
-          );
-          expect(running[i]).toBe(item.running);
-        }
-      }
+      for (const { item, computed } of beaconItemChecks(spec)) expect(computed).toBe(item.running);
     });
   }
 });
