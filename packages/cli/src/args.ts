@@ -86,8 +86,11 @@ export function timestamp(name: string, value: string | undefined): Date | undef
   if (value === undefined) return undefined;
   let date: Date | undefined;
   if (/^\d+$/.test(value)) date = new Date(Number(value));
-  else if (/T.*(Z|[+-]\d{2}:?\d{2})$/.test(value)) date = new Date(value);
-  else date = parseTimestamp(value.length === 10 ? `${value}T00:00:00` : value);
+  else if (/T.*(Z|[+-]\d{2}:?\d{2})$/.test(value)) {
+    // Date() rolls impossible fields over (02-30 becomes 03-01): check them as written first.
+    const local = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?/.exec(value);
+    if (local && parseTimestamp(`${local[1]}${local[2] ?? ':00'}`)) date = new Date(value);
+  } else date = parseTimestamp(value.length === 10 ? `${value}T00:00:00` : value);
   if (date === undefined || Number.isNaN(date.getTime())) {
     throw new StreamerError(
       'INVALID_ARGUMENT',

@@ -32,6 +32,10 @@ describe('command-line values', () => {
     expect(timestamp('t', '2024-05-01')?.toISOString()).toBe('2024-05-01T00:00:00.000Z');
     expect(timestamp('t', '0')?.toISOString()).toBe('1970-01-01T00:00:00.000Z');
     expect(() => timestamp('--since', '2024-13-01')).toThrow('--since must be a time like');
+    expect(() => timestamp('--since', '2024-02-30T00:00:00Z')).toThrow(
+      'got "2024-02-30T00:00:00Z"',
+    );
+    expect(() => timestamp('--until', '2024-05-01T24:00:00+02:00')).toThrow('--until must be');
   });
 
   it('durations', () => {
