@@ -64,6 +64,14 @@ describe('streamer: help, usage errors and exit codes', () => {
       ['clock', 'redis://localhost:6379/k', '--interval', 'soon'],
       'interval must be a duration like 500ms, 1s or 2m, got "soon"',
     ],
+    [
+      ['relay', 'file:///tmp/none.ss/', 'file:///tmp/none.ss/'],
+      'would read its own output forever',
+    ],
+    [
+      ['relay', 'redis://localhost:6379/a,b', 'redis://localhost:6379/b'],
+      'would read its own output forever',
+    ],
     [['trim', 'redis://localhost:6379/k'], 'trim needs exactly one of --max-len and --min-ts'],
     [['dump', 'redis://localhost:6379/k'], "required option '-o, --output <file>' not specified"],
   ])('%j is a usage error: exit 2, one line naming the problem', async (args, expected) => {

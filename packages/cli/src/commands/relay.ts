@@ -1,4 +1,5 @@
 import { isStreamerError, type SendOptions } from '@streamer/core';
+import { WILDCARD } from '@streamer/file';
 import type { Command } from 'commander';
 import { choice, positive, readStreams, streamTarget } from '../args.js';
 import { badUsage, usage } from '../errors.js';
@@ -36,6 +37,17 @@ async function relay(inUrl: string, outUrl: string, o: RelayOptions): Promise<vo
   }));
   if (to.streams.length > 1) throw badUsage(`${JSON.stringify(outUrl)} names more than one stream`);
   const streams = readStreams(from, inUrl);
+  // Writing into a stream it reads, relay would copy its own output forever.
+  const target = to.streams[0];
+  if (
+    from.protocol !== 'stdio' &&
+    from.streamer === to.streamer &&
+    (target === undefined || streams.includes(target) || streams.includes(WILDCARD))
+  ) {
+    throw badUsage(
+      `relay ${JSON.stringify(inUrl)} ${JSON.stringify(outUrl)} would read its own output forever: write to another stream or place`,
+    );
+  }
   const input = await open(from.streamer, from.protocol, { follow: o.follow });
   const stop = stopSignal();
   try {
