@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readMessages } from '@streamer/file';
@@ -125,6 +125,20 @@ describe('streamer on file://', () => {
     const damaged = await streamer(['decode', garbage]);
     expect(damaged.code).toBe(1);
     expect(damaged.stderr).toMatch(/^streamer: CORRUPT_DATA: /);
+  });
+
+  it('decode --resync reads on after damage, reports it and exits 1', async () => {
+    const path = join(temp.dir, 'resync.ss');
+    await streamer(['produce', `${temp.url('resync.ss')}/r`], 'one\ntwo\n');
+    const bytes = readFileSync(path);
+    bytes[bytes.indexOf('one') + 1] ^= 0xff; // the first payload no longer matches its checksum
+    writeFileSync(path, bytes);
+    const run = await streamer(['decode', path, '--resync']);
+    expect(run.code).toBe(1);
+    expect(lines(run.stderr)).toEqual([
+      expect.stringMatching(/^streamer: CORRUPT_DATA: .*checksum mismatch/),
+      `streamer: CORRUPT_DATA: ${path}: 1 damaged region(s) skipped (see above)`,
+    ]);
   });
 
   it('info counts the streams and shards of a file', async () => {

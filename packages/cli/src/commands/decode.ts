@@ -57,9 +57,19 @@ async function decode(file: string, o: DecodeOptions): Promise<void> {
     );
     return;
   }
-  const onCorrupt = (error: Error & { code?: string }) =>
+  let damaged = 0;
+  const onCorrupt = (error: Error & { code?: string }) => {
+    damaged++;
     process.stderr.write(`streamer: ${error.code}: ${error.message}\n`);
+  };
   for await (const message of readMessages(path, { resync: o.resync, onCorrupt })) {
     if (!(await output.write(formatMessage(message, format)))) break;
+  }
+  // Read on, but not silently: a script sees the damage in the exit code, as without --resync.
+  if (damaged > 0) {
+    throw new StreamerError(
+      'CORRUPT_DATA',
+      `${path}: ${damaged} damaged region(s) skipped (see above)`,
+    );
   }
 }
