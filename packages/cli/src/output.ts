@@ -24,7 +24,7 @@ export function formatMessage(m: Message, format: Format): string | Buffer {
   return `${JSON.stringify(messageJson(m))}\n`;
 }
 
-export function headerJson(m: MessageHeader) {
+function headerJson(m: MessageHeader) {
   return {
     stream: m.streamKey,
     shard: m.shardId,

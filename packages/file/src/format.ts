@@ -272,7 +272,7 @@ function timestampAt(buf: Buffer, pos: number, offset: number): Date {
 }
 
 /** Reads key, shard, seq and timestamp at `pos` (all bytes present); `offset` is for errors. */
-export function readMessageHeader(buf: Buffer, pos: number, offset: number) {
+function readMessageHeader(buf: Buffer, pos: number, offset: number) {
   const keyLength = buf[pos]!;
   const streamKey = keyAt(buf, pos + 1, keyLength, offset);
   pos += 1 + keyLength;
