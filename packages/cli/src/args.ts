@@ -102,11 +102,15 @@ export function timestamp(name: string, value: string | undefined): Date | undef
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** A duration: `500ms`, `1s`, `2m`, `1h`, or plain milliseconds. */
+/** The longest timer Node keeps: a longer one fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration: `500ms`, `1s`, `2m`, `1h`, or plain milliseconds; at most about 24 days. */
 export function duration(name: string, value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
   const ms = m ? Number(m[1]) * UNITS[m[2] ?? 'ms']! : Number.NaN;
   if (!(ms > 0)) throw invalidArgument(name, value, 'a duration like 500ms, 1s or 2m');
+  if (ms > MAX_TIMER_MS) throw invalidArgument(name, value, 'at most 596h');
   return ms;
 }
 

@@ -46,5 +46,9 @@ describe('command-line values', () => {
       duration('i', '40'),
     ]).toEqual([250, 1500, 120_000, 40]);
     expect(() => duration('--interval', '0s')).toThrow('--interval must be a duration');
+    expect(duration('i', '596h')).toBe(596 * 3_600_000);
+    expect(() => duration('--interval', '1000h')).toThrow(
+      '--interval must be at most 596h, got "1000h"',
+    );
   });
 });
