@@ -56,14 +56,18 @@ function boolean(name: string, value: unknown, fallback: boolean): boolean {
   throw invalidArgument(name, value, 'true or false');
 }
 
+/** The longest timer Node keeps: a longer one fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function readOptions(o: Record<string, unknown>, base: ReadOptions): ReadOptions {
+  const pollIntervalMs = nonNegative('pollIntervalMs', o.pollIntervalMs, base.pollIntervalMs);
+  if (pollIntervalMs > MAX_TIMER_MS) {
+    throw invalidArgument('pollIntervalMs', pollIntervalMs, `at most ${MAX_TIMER_MS} (ms)`);
+  }
   return {
     follow: boolean('follow', o.follow, base.follow),
     watch: boolean('watch', o.watch, base.watch),
-    pollIntervalMs: Math.max(
-      1,
-      nonNegative('pollIntervalMs', o.pollIntervalMs, base.pollIntervalMs),
-    ),
+    pollIntervalMs: Math.max(1, pollIntervalMs),
     resync: boolean('resync', o.resync, base.resync),
   };
 }

@@ -100,6 +100,7 @@ describe('connect', () => {
     await bad({ beaconInterval: 1000 }, '1000');
     await bad({ fileSizeLimit: -1 }, '-1');
     await bad({ createIfNotExists: 'yes' }, 'yes');
+    await bad({ pollIntervalMs: 2 ** 31 }, String(2 ** 31)); // Node would poll every 1 ms
     // Options of other backends are ignored, so one options object serves every URL.
     const portable = await backend.connect([url], {
       createIfNotExists: true,
