@@ -1,4 +1,8 @@
-import { connect, type Streamer } from '@streamer/core';
+import { connect, type Streamer, StreamerError } from '@streamer/core';
+import { UsageError } from './errors.js';
+
+/** What a backend's connect() says about the URL it was given: the command line's fault (exit 2). */
+const URL_ERRORS = new Set(['INVALID_URL', 'INVALID_ARGUMENT', 'INVALID_STREAM_KEY']);
 
 /**
  * Connects for a command. Files are created when written to, and `follow: false` makes a file
@@ -14,7 +18,10 @@ export function open(
     if (use.write) options.createIfNotExists = true;
     if (use.follow === false) options.follow = false;
   }
-  return connect(url, options);
+  return connect(url, options).catch((error: unknown) => {
+    if (error instanceof StreamerError && URL_ERRORS.has(error.code)) throw new UsageError(error);
+    throw error;
+  });
 }
 
 /** An AbortSignal that aborts on Ctrl-C or SIGTERM, so commands stop cleanly (acks committed). */

@@ -72,6 +72,15 @@ describe('streamer: help, usage errors and exit codes', () => {
       ['relay', 'redis://localhost:6379/a,b', 'redis://localhost:6379/b'],
       'would read its own output forever',
     ],
+    [['produce', 'stdio://host/k'], 'streamer: INVALID_URL: stdio:// takes no host, got "host"'],
+    [
+      ['consume', 'file://elsewhere/x.ss/k'],
+      'streamer: INVALID_URL: Invalid file URL "file://elsewhere/x.ss": host "elsewhere"',
+    ],
+    [
+      ['consume', 'redis://127.0.0.1:6379/k?db=x'],
+      'streamer: INVALID_ARGUMENT: ?db must be a non-negative integer database number, got "x"',
+    ],
     [['trim', 'redis://localhost:6379/k'], 'trim needs exactly one of --max-len and --min-ts'],
     [['dump', 'redis://localhost:6379/k'], "required option '-o, --output <file>' not specified"],
   ])('%j is a usage error: exit 2, one line naming the problem', async (args, expected) => {
