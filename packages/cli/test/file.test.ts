@@ -165,6 +165,11 @@ describe('streamer on file://', () => {
       expect(run).toMatchObject({ code: 0, stderr: '' });
       expect(JSON.parse(run.stdout)).toMatchObject([{ stream: 'a', length: 2 }]);
     }
+    for (const missing of [temp.url('missing.ss'), `${temp.url('missing.ss')}/a`]) {
+      const run = await streamer(['info', missing]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^streamer: CONNECT: .*missing\.ss: ENOENT/);
+    }
     const badHost = await streamer(['decode', 'file://elsewhere/x.ss']);
     expect(badHost.code).toBe(2);
     expect(badHost.stderr).toMatch(/^streamer: INVALID_URL: .*"elsewhere"/);

@@ -69,10 +69,11 @@ async function redisInfo(url: string, pattern: string): Promise<StreamInfo[]> {
 async function fileInfo(url: string): Promise<{ about: string; streams: StreamInfo[] }> {
   let path = filePath(url.replace(/[?#].*$/, '').replace(/\/$/, ''));
   let only: string[] = [];
-  if (!(existsSync(path) && statSync(path).isFile())) {
-    const slash = path.lastIndexOf('/');
-    only = path.slice(slash + 1).split(',');
-    path = path.slice(0, slash);
+  const parent = path.slice(0, path.lastIndexOf('/'));
+  // `/dir/f.ss/a,b` names streams; `/dir/missing.ss` a file that is not there (named in the error).
+  if (!isFile(path) && !(existsSync(parent) && !isFile(parent))) {
+    only = path.slice(parent.length + 1).split(',');
+    path = parent;
   }
   const header = await readHeader(path); // names the path when it is no .ss file
   const streams = new Map<string, Map<number, { length: number; first: string; last: string }>>();
@@ -101,4 +102,8 @@ async function fileInfo(url: string): Promise<{ about: string; streams: StreamIn
     groups: [],
   }));
   return { about, streams: infos };
+}
+
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
 }
