@@ -95,7 +95,8 @@ export class RedisProducer extends AbstractProducer {
     const key = shardKey(message.streamKey, message.shardId, this.#sharded);
     // Redis 7 takes `<ms>-*`: our timestamp, Redis' counter within the millisecond.
     const id = message.timestamp ? `${message.timestamp.getTime()}-*` : '*';
-    const args: (string | Buffer)[] = ['XADD', key, ...this.#trim, id];
+    const args: (string | Buffer)[] =
+      this.#trim.length === 0 ? ['XADD', key, id] : ['XADD', key, ...this.#trim, id];
     const fieldsAt = args.length;
     pushFields(args, this.#messageField, message.payload, message.headers);
     return new Promise((resolve, reject) => {
@@ -128,7 +129,8 @@ export class RedisProducer extends AbstractProducer {
       this.#queued[this.#queuedHead++] = undefined as unknown as Op;
       this.#issue(op);
     }
-    if (this.#queuedHead === this.#queued.length) {
+    // Only once something was taken: resetting an empty queue on every call would allocate per send.
+    if (this.#queuedHead > 0 && this.#queuedHead === this.#queued.length) {
       this.#queued = [];
       this.#queuedHead = 0;
     }
