@@ -16,7 +16,9 @@ export class AckTracker {
   readonly #mode: AutoCommit;
   readonly #delayMs: number;
   readonly #commitFn: CommitFn;
-  #acked: { header: MessageHeader; at: number }[] = [];
+  /** Acked headers and when, as parallel arrays: 'delayed' acks every message, so no object each. */
+  #acked: MessageHeader[] = [];
+  #ackedAt: number[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #committing: Promise<void> = Promise.resolve();
   #failure: unknown;
@@ -33,12 +35,17 @@ export class AckTracker {
 
   /** next() handed this message out. */
   delivered(header: MessageHeader): void {
-    if (this.#mode === 'delayed') this.#acked.push({ header, at: Date.now() });
+    if (this.#mode === 'delayed') this.#push(header);
   }
 
   ack(header: MessageHeader): void {
     if (this.#mode === 'immediate' || this.#mode === 'delayed') return; // acked on delivery already
-    this.#acked.push({ header, at: Date.now() });
+    this.#push(header);
+  }
+
+  #push(header: MessageHeader): void {
+    this.#acked.push(header);
+    this.#ackedAt.push(Date.now());
   }
 
   get uncommitted(): number {
@@ -77,13 +84,16 @@ export class AckTracker {
     // Commits run one at a time so a slow one never overlaps the next.
     const run = this.#committing.then(async () => {
       let n = 0;
-      while (n < this.#acked.length && this.#acked[n]!.at <= cutoff) n++;
+      while (n < this.#ackedAt.length && this.#ackedAt[n]! <= cutoff) n++;
       if (n > 0) {
         const batch = this.#acked.splice(0, n);
+        const at = this.#ackedAt.splice(0, n);
         try {
-          await this.#commitFn(batch.map((entry) => entry.header));
+          await this.#commitFn(batch);
         } catch (error) {
-          this.#acked.unshift(...batch); // keep them for the next try
+          // Keep them for the next try.
+          this.#acked = batch.concat(this.#acked);
+          this.#ackedAt = at.concat(this.#ackedAt);
           throw error;
         }
       }

@@ -120,18 +120,20 @@ export abstract class AbstractConsumer implements Consumer, Endable {
     }
     const next = this._next(signal);
     if (this.#acks === undefined && !this.options.signal) return next;
-    return next.then(
-      (message) => {
-        this.#acks?.delivered(message);
-        return message;
-      },
-      (error) => {
-        throw this.#aborted && isStreamerError(error, 'CONSUMER_ENDED')
-          ? abortError(this.options.signal)
-          : error;
-      },
-    );
+    return next.then(this.#delivered, this.#failed);
   }
+
+  // Shared by every next() call: two closures per message would be garbage for nothing.
+  readonly #delivered = (message: Message): Message => {
+    this.#acks?.delivered(message);
+    return message;
+  };
+
+  readonly #failed = (error: unknown): never => {
+    throw this.#aborted && isStreamerError(error, 'CONSUMER_ENDED')
+      ? abortError(this.options.signal)
+      : error;
+  };
 
   seek(to: Date): Promise<void> {
     if (!(to instanceof Date) || Number.isNaN(to.getTime())) {
