@@ -149,6 +149,9 @@ export class Tail {
       }
       const noticed = await this.#changed();
       if (stop.aborted) return;
+      // The bytes of a half-written message are read again: a writer that crashed left them, and
+      // the next writer cuts them off and writes other bytes in their place.
+      if (reader.partial > 0) reader.moveTo(reader.offset);
       if (!noticed) {
         const gone = await this.#gone();
         if (gone) return this.#sink.stopped(gone);

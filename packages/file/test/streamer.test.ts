@@ -4,11 +4,14 @@ import {
   existsSync,
   readFileSync,
   renameSync,
+  statSync,
   symlinkSync,
+  truncateSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { takeMessages } from '@streamer/conformance';
 import {
@@ -193,6 +196,22 @@ describe('producer', () => {
     await p.send('written');
     await p.end();
     expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
+  it('a follower waiting after the half message of a crashed writer reads what the next writer appends', async () => {
+    const { path, s } = await fresh({ watch: false, pollIntervalMs: 5 });
+    const crashed = await s.createProducer('c');
+    await crashed.send('one');
+    await crashed.send('a message the writer did not finish');
+    await crashed.end();
+    truncateSync(path, statSync(path).size - 10);
+    const consumer = await s.createConsumer('c', { start: 'latest' });
+    const next = consumer.next();
+    await sleep(50); // the follower reads the half message and waits for the rest of it
+    const writer = await s.createProducer('c'); // cuts the half message off
+    await writer.send('two');
+    expect((await next).text()).toBe('two');
+    await writer.end();
   });
 
   it('endWithEos: the last producer to end writes EOS, and consumers then get STREAM_ENDED', async () => {
