@@ -1,6 +1,7 @@
 import {
   describe,
   invalidArgument,
+  MAX_TIMER_MS,
   parseStreamerUrl,
   parseStreamUrl,
   StreamerError,
@@ -101,9 +102,6 @@ export function timestamp(name: string, value: string | undefined): Date | undef
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** The longest timer Node keeps: a longer one fires after 1 ms instead. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A duration: `500ms`, `1s`, `2m`, `1h`, or plain milliseconds; at most about 24 days. */
 export function duration(name: string, value: string): number {

@@ -17,6 +17,8 @@ export { type Endable, onEnd } from './internal.js';
 export { MEMORY_SUPPORTS, memoryBackend } from './memory.js';
 export { json, StreamMessage, text, toBytes } from './message.js';
 export {
+  durationMs,
+  MAX_TIMER_MS,
   nonNegative,
   positiveInteger,
   type ResolvedConsumerOptions,

@@ -56,6 +56,17 @@ export function nonNegative(name: string, value: unknown, fallback: number): num
   throw invalidArgument(name, value, 'a non-negative number');
 }
 
+/** The longest timer Node keeps: a longer one fires after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration for a timer: 0 to MAX_TIMER_MS milliseconds. */
+export function durationMs(name: string, value: unknown, fallback: number): number {
+  const ms = nonNegative(name, value, fallback);
+  if (ms > MAX_TIMER_MS)
+    throw invalidArgument(name, value, `at most ${MAX_TIMER_MS} (ms, about 24.8 days)`);
+  return ms;
+}
+
 export function positiveInteger(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
@@ -81,13 +92,14 @@ export function resolveStreams(streams: unknown): StreamKey[] {
 export function resolveConsumerOptions(
   input: unknown,
   supports: Supports,
+  backend = 'This',
 ): ResolvedConsumerOptions {
   const o = options(input, 'consumer options');
   const mode = oneOf('mode', o.mode, MODES, 'realtime');
   if (!supports[mode]) {
     throw new StreamerError(
       'UNSUPPORTED',
-      `This backend does not support the ${JSON.stringify(mode)} consumer mode`,
+      `${backend} backend does not support the ${JSON.stringify(mode)} consumer mode`,
     );
   }
   let group: string | undefined;
@@ -135,12 +147,12 @@ export function resolveConsumerOptions(
         : `member-${process.pid}-${Date.now().toString(36)}-${++memberCounter}`),
     start: oneOf('start', o.start, ['earliest', 'latest'] as const, 'latest'),
     autoCommit: oneOf('autoCommit', o.autoCommit, AUTO_COMMITS, 'delayed'),
-    autoCommitDelayMs: nonNegative('autoCommitDelayMs', o.autoCommitDelayMs, 5000),
-    autoCommitIntervalMs: nonNegative('autoCommitIntervalMs', o.autoCommitIntervalMs, 1000),
+    autoCommitDelayMs: durationMs('autoCommitDelayMs', o.autoCommitDelayMs, 5000),
+    autoCommitIntervalMs: durationMs('autoCommitIntervalMs', o.autoCommitIntervalMs, 1000),
     batchSize: positiveInteger('batchSize', o.batchSize, 100),
     signal: signal as AbortSignal | undefined,
-    autoClaimIdleMs: nonNegative('autoClaimIdleMs', o.autoClaimIdleMs, 60_000),
-    autoClaimIntervalMs: nonNegative('autoClaimIntervalMs', o.autoClaimIntervalMs, 30_000),
+    autoClaimIdleMs: durationMs('autoClaimIdleMs', o.autoClaimIdleMs, 60_000),
+    autoClaimIntervalMs: durationMs('autoClaimIntervalMs', o.autoClaimIntervalMs, 30_000),
     extra,
   };
 }

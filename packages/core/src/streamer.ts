@@ -60,7 +60,7 @@ export abstract class AbstractStreamer implements Streamer {
   ): Promise<Consumer> {
     this.#checkOpen();
     const keys = resolveStreams(streams);
-    const resolved = resolveConsumerOptions(options, this.supports);
+    const resolved = resolveConsumerOptions(options, this.supports, `The ${this.backend}`);
     if (resolved.signal?.aborted) throw abortError(resolved.signal);
     return this.#track(await this._createConsumer(keys, resolved));
   }

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import {
   type ConsumerOptions,
   describe,
+  durationMs,
   invalidArgument,
-  nonNegative,
   StreamerError,
 } from '@streamer/core';
 import { DEFAULT_BEACON_INTERVAL, isValidBeaconInterval } from './format.js';
@@ -56,14 +56,8 @@ function boolean(name: string, value: unknown, fallback: boolean): boolean {
   throw invalidArgument(name, value, 'true or false');
 }
 
-/** The longest timer Node keeps: a longer one fires after 1 ms instead. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 function readOptions(o: Record<string, unknown>, base: ReadOptions): ReadOptions {
-  const pollIntervalMs = nonNegative('pollIntervalMs', o.pollIntervalMs, base.pollIntervalMs);
-  if (pollIntervalMs > MAX_TIMER_MS) {
-    throw invalidArgument('pollIntervalMs', pollIntervalMs, `at most ${MAX_TIMER_MS} (ms)`);
-  }
+  const pollIntervalMs = durationMs('pollIntervalMs', o.pollIntervalMs, base.pollIntervalMs);
   return {
     follow: boolean('follow', o.follow, base.follow),
     watch: boolean('watch', o.watch, base.watch),

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { MEMORY_SUPPORTS, resolveConsumerOptions, resolveProducerOptions } from '../src/index.js';
+
+describe('consumer options', () => {
+  it('fills in the defaults', () => {
+    const o = resolveConsumerOptions(undefined, MEMORY_SUPPORTS);
+    expect(o).toMatchObject({
+      mode: 'realtime',
+      group: undefined,
+      start: 'latest',
+      autoCommit: 'delayed',
+      autoCommitDelayMs: 5000,
+      autoCommitIntervalMs: 1000,
+      batchSize: 100,
+      autoClaimIdleMs: 60_000,
+      autoClaimIntervalMs: 30_000,
+      extra: {},
+    });
+    expect(resolveConsumerOptions({ mode: 'loadBalanced' }, MEMORY_SUPPORTS).group).toBe('default');
+    expect(
+      resolveConsumerOptions({ mode: 'resumable', group: 'g' }, MEMORY_SUPPORTS).consumerId,
+    ).toBe('main');
+    const a = resolveConsumerOptions({ mode: 'loadBalanced' }, MEMORY_SUPPORTS).consumerId;
+    const b = resolveConsumerOptions({ mode: 'loadBalanced' }, MEMORY_SUPPORTS).consumerId;
+    expect(a).not.toBe(b);
+  });
+
+  it('passes backend-specific options through', () => {
+    expect(resolveConsumerOptions({ mkstream: false }, MEMORY_SUPPORTS).extra).toEqual({
+      mkstream: false,
+    });
+  });
+
+  it('refuses durations a timer cannot hold (Node fires those after 1 ms)', () => {
+    expect(() => resolveConsumerOptions({ autoCommitDelayMs: 2 ** 31 }, MEMORY_SUPPORTS)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('2147483648'),
+      }),
+    );
+    expect(() => resolveConsumerOptions({ autoClaimIdleMs: -1 }, MEMORY_SUPPORTS)).toThrow('-1');
+  });
+
+  it('names the backend that lacks a mode', () => {
+    const none = { ...MEMORY_SUPPORTS, resumable: false };
+    expect(() =>
+      resolveConsumerOptions({ mode: 'resumable', group: 'g' }, none, 'The stdio'),
+    ).toThrow('The stdio backend does not support the "resumable" consumer mode');
+  });
+});
+
+describe('producer options', () => {
+  it('defaults to one shard and a high-water mark of 1000', () => {
+    expect(resolveProducerOptions(undefined, MEMORY_SUPPORTS)).toEqual({
+      shards: 1,
+      highWaterMark: 1000,
+      extra: {},
+    });
+    expect(() => resolveProducerOptions({ shards: 0 }, MEMORY_SUPPORTS)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+});
