@@ -156,6 +156,15 @@ describe('streamer on redis://', () => {
     const again = await streamer(['dump', `${REDIS_URL}/${a}`, '--output', out]);
     expect(again.code).toBe(1); // never overwrites
     expect(lines(again.stderr)).toHaveLength(1);
+    const typo = await streamer([
+      'dump',
+      `${REDIS_URL}/${a},${a}-typo`,
+      '-o',
+      join(temp.dir, 't.ss'),
+    ]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(`stream "${a}-typo" does not exist`);
+    expect(existsSync(join(temp.dir, 't.ss'))).toBe(false);
   });
 
   it('dump --since/--until take a time range', async () => {

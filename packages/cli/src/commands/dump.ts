@@ -66,7 +66,13 @@ async function dump(url: string, o: DumpOptions): Promise<void> {
   try {
     const redis = redisOnly(streamer, 'dump');
     let total = 0;
-    for (const stream of source.streams) total += (await redis.streamInfo(stream)).length;
+    for (const stream of source.streams) {
+      const info = await redis.streamInfo(stream);
+      // A typo in a key would otherwise make an empty file and look like success.
+      if (info.shards.length === 0)
+        throw badUsage(`stream ${JSON.stringify(stream)} does not exist`);
+      total += info.length;
+    }
     const file = await connect(pathToFileURL(path).href, { createOnly: true });
     try {
       const producer = await file.createProducer();
