@@ -1,5 +1,6 @@
 import {
   describe,
+  durationMs,
   invalidArgument,
   nonNegative,
   positiveInteger,
@@ -65,6 +66,11 @@ export interface ConnectionConfig {
 export interface StreamerConfig {
   connection: ConnectionConfig;
   messageField: string;
+}
+
+/** A positive whole number of milliseconds that a Node timer can hold (longer ones fire at once). */
+function timerMs(name: string, value: unknown, fallback: number): number {
+  return durationMs(name, positiveInteger(name, value, fallback), fallback);
 }
 
 function optionalString(name: string, value: unknown): string | undefined {
@@ -135,7 +141,7 @@ export function resolveConfig(url: URL, input: Record<string, unknown>): Streame
           : urlDb !== null
             ? database(urlDb, '?db')
             : 0,
-      timeoutMs: positiveInteger('timeoutMs', input.timeoutMs, 5000),
+      timeoutMs: timerMs('timeoutMs', input.timeoutMs, 5000),
       tls: secure
         ? {
             tls: true,
@@ -145,8 +151,8 @@ export function resolveConfig(url: URL, input: Record<string, unknown>): Streame
             rejectUnauthorized: insecure !== true,
           }
         : undefined,
-      reconnectInitialMs: positiveInteger('reconnectInitialMs', input.reconnectInitialMs, 100),
-      reconnectMaxMs: positiveInteger('reconnectMaxMs', input.reconnectMaxMs, 10_000),
+      reconnectInitialMs: timerMs('reconnectInitialMs', input.reconnectInitialMs, 100),
+      reconnectMaxMs: timerMs('reconnectMaxMs', input.reconnectMaxMs, 10_000),
       maxReconnectAttempts:
         maxAttempts === undefined ? undefined : nonNegative('maxReconnectAttempts', maxAttempts, 0),
     },

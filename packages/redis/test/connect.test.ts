@@ -94,6 +94,7 @@ describe('connect', () => {
       [`${redisUrl()}?db=x`, {}, 'INVALID_ARGUMENT', '"x"'],
       [`${redisUrl()}?verbose=1`, {}, 'INVALID_URL', 'verbose'],
       [redisUrl(), { timeoutMs: 0 }, 'INVALID_ARGUMENT', 'timeoutMs'],
+      [redisUrl(), { reconnectMaxMs: 2 ** 31 }, 'INVALID_ARGUMENT', 'reconnectMaxMs'],
       [redisUrl(), { insecure: true }, 'INVALID_URL', 'rediss://'],
     ];
     for (const [url, options, code, named] of cases) {
