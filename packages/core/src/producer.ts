@@ -66,13 +66,6 @@ interface Generation {
   failed(error: unknown): void;
 }
 
-interface Waiting {
-  message: OutgoingMessage;
-  generation: Generation;
-  resolve(receipt: Receipt): void;
-  reject(error: unknown): void;
-}
-
 /**
  * What every backend's producer shares: argument checks (so a bad call rejects before any I/O),
  * shard choice, the high-water mark, flush/end bookkeeping, and never an unhandled rejection from
@@ -88,7 +81,6 @@ export abstract class AbstractProducer implements Producer, Endable {
   #pending = 0;
   #generation: Generation = this.#newGeneration();
   #flushed: Promise<unknown> = Promise.resolve();
-  #waiting: Waiting[] = [];
   #roomWaiters: (() => void)[] = [];
   #failure: unknown;
   #ending: Promise<void> | undefined;
@@ -234,22 +226,11 @@ export abstract class AbstractProducer implements Producer, Endable {
     } catch (error) {
       return this.#handled(Promise.reject(error));
     }
+    // Handed to the backend at once, whatever the count: holding it back here would keep it in
+    // memory all the same. What bounds memory is a send loop awaiting ready().
     const generation = this.#generation;
     generation.pending++;
-    if (this.#waiting.length > 0 || this.#pending - this.#waiting.length >= this.#highWaterMark) {
-      // Over the high-water mark: hold the message (in order) until sends in flight settle.
-      this.#pending++;
-      return this.#handled(
-        new Promise<Receipt>((resolve, reject) => {
-          this.#waiting.push({ message, generation, resolve, reject });
-        }),
-      );
-    }
     this.#pending++;
-    return this.#start(message, generation);
-  }
-
-  #start(message: OutgoingMessage, generation: Generation): Promise<Receipt> {
     let sent: Promise<Receipt>;
     try {
       sent = this._send(message);
@@ -278,10 +259,6 @@ export abstract class AbstractProducer implements Producer, Endable {
 
   #settledOne(): void {
     this.#pending--;
-    while (this.#waiting.length > 0 && this.#pending - this.#waiting.length < this.#highWaterMark) {
-      const next = this.#waiting.shift()!;
-      this.#start(next.message, next.generation).then(next.resolve, next.reject);
-    }
     if (this.#roomWaiters.length > 0 && this.#pending <= this.#highWaterMark >> 1) {
       for (const waiter of this.#roomWaiters.splice(0)) waiter();
     }

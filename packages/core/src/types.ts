@@ -46,8 +46,8 @@ export interface ProducerOptions {
    */
   shards?: number;
   /**
-   * How many sends may be pending before new ones wait for room and `ready()` waits (until half
-   * of them settled). Default 1000: more only adds garbage-collection work.
+   * How many sends may be pending (sent, not yet stored) before `ready()` waits, until half of
+   * them are stored. Default 1000. `send()` itself never holds a message back.
    */
   highWaterMark?: number;
 }
@@ -60,7 +60,7 @@ export interface Producer extends AsyncDisposable {
   sendTo(stream: StreamKey, payload: Payload, options?: SendOptions): Promise<Receipt>;
   /** Anchors an unanchored producer; ALREADY_ANCHORED when it has one. */
   anchorTo(stream: StreamKey): void;
-  /** Sends not yet stored (in flight or waiting for room). */
+  /** Sends not yet stored. */
   readonly pending: number;
   /** Resolves when fewer than `highWaterMark` sends are pending: await it in a send loop to keep memory flat. */
   ready(): Promise<void>;

@@ -32,22 +32,21 @@ const make = (options = {}) =>
   new ManualProducer('s', resolveProducerOptions(options, MEMORY_SUPPORTS), MEMORY_SUPPORTS);
 
 describe('AbstractProducer', () => {
-  it('holds sends beyond the high-water mark, in order, and ready() waits for room', async () => {
-    const p = make({ highWaterMark: 2 });
-    for (const t of ['a', 'b', 'c', 'd']) p.send(t);
-    expect(p.sent.map((s) => s.message.payload)).toEqual(['a', 'b']);
-    expect(p.pending).toBe(4);
+  it('hands every send to the backend at once; ready() waits above the mark until half settled', async () => {
+    const p = make({ highWaterMark: 4 });
+    for (const t of ['a', 'b', 'c', 'd', 'e']) p.send(t);
+    expect(p.sent.map((s) => s.message.payload)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(p.pending).toBe(5);
     let ready = false;
     const waiting = p.ready().then(() => (ready = true));
-    p.sent[0]!.done();
+    for (const s of p.sent.slice(0, 2)) s.done();
     await new Promise((resolve) => setImmediate(resolve));
-    expect(p.sent.map((s) => s.message.payload)).toEqual(['a', 'b', 'c']);
-    expect(ready).toBe(false);
-    for (const s of p.sent.slice(1)) s.done();
-    await new Promise((resolve) => setImmediate(resolve));
-    p.sent[3]!.done();
+    expect([p.pending, ready]).toEqual([3, false]); // 3 > 4 / 2
+    p.sent[2]!.done();
     await waiting;
-    expect(ready).toBe(true);
+    expect([p.pending, ready]).toEqual([2, true]);
+    await expect(make({ highWaterMark: 4 }).ready()).resolves.toBeUndefined(); // below the mark
+    for (const s of p.sent.slice(3)) s.done();
     await p.flush();
     expect(p.pending).toBe(0);
   });
