@@ -375,6 +375,9 @@ export class RedisConsumer extends AbstractConsumer {
         }
         const epoch = this.#epoch;
         const read = this.#read();
+        // Decoding the last page (below) can fail and end the loop before this read is awaited:
+        // its own failure then matters to no one, and must not surface as an unhandled rejection.
+        read.catch(() => {});
         this.#reading = read;
         // Redis serves the next page while we decode the last one (decoding first idled it).
         this.#enqueue();
