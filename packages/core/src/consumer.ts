@@ -48,7 +48,7 @@ function validateHeader(message: unknown): MessageHeader {
 /**
  * What every backend's consumer shares: argument checks, the ended state, AbortSignal, async
  * iteration, and the autoCommit policy of group modes. A backend implements `_next`, `_end`, and
- * whichever of `_seek`, `_rewind`, `_commit`, `_assign` it supports.
+ * whichever of `_seek`, `_rewind`, `_commit`, `_assignmentsChanged` it supports.
  */
 export abstract class AbstractConsumer implements Consumer, Endable {
   readonly streams: readonly StreamKey[];
