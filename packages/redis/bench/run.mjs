@@ -11,7 +11,7 @@ import '@streamer/redis';
 const N = Number(process.env.BENCH_N ?? 200_000);
 const MEMORY_N = Number(process.env.BENCH_MEMORY_N ?? 1_000_000);
 const NAIVE_N = Math.min(N, 20_000); // one round trip per message: a sample is enough
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 async function freePort() {
   return new Promise((resolve) => {
@@ -48,6 +48,12 @@ await raw.connect();
 let keyCounter = 0;
 const freshKey = () => `bench-${process.pid}-${Date.now().toString(36)}-${++keyCounter}`;
 
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 async function timed(n, fn) {
   const start = process.hrtime.bigint();
   await fn();
@@ -83,21 +89,23 @@ async function run(size) {
   });
   naive.destroy();
 
-  // Each figure is the best of ROUNDS runs, its baseline's too, run alternately: on a shared
-  // 2-core machine single runs move by a third.
+  // Each figure runs ROUNDS times, alternating with its baseline, and the table shows medians; a
+  // ratio is the median of the ratios of runs made back to back. On a shared 2-core machine
+  // single runs move by a third, and load that drifts between two distant runs would skew them.
   const s = await connect(url);
-  const best = (name, value) => {
-    results[name] = Math.max(results[name] ?? 0, value);
+  const runs = {};
+  const record = (name, value) => {
+    (runs[name] ??= []).push(value);
   };
   let kb;
   for (let round = 0; round < ROUNDS; round++) {
     // (b) the best hand-written pipelining: 1000 xAdds in flight, command timeout off.
     kb = key();
-    best('pipeline', await timed(N, () => fill(kb, payload, N)));
+    record('pipeline', await timed(N, () => fill(kb, payload, N)));
 
     // (c) @streamer/redis producer: un-awaited sends, ready() for backpressure, one flush.
     const p = await s.createProducer(key());
-    best(
+    record(
       'producer',
       await timed(N, async () => {
         for (let i = 0; i < N; i++) {
@@ -113,7 +121,7 @@ async function run(size) {
 
   for (let round = 0; round < ROUNDS; round++) {
     // (d) raw XREAD COUNT 1000 loop over what (b) wrote.
-    best(
+    record(
       'xread',
       await timed(N, async () => {
         let id = '0-0';
@@ -129,7 +137,7 @@ async function run(size) {
 
     // (e) @streamer/redis realtime consumer, pages of 1000.
     const c = await s.createConsumer(kb, { start: 'earliest', batchSize: 1000 });
-    best(
+    record(
       'realtime',
       await timed(N, async () => {
         for (let i = 0; i < N; i++) await c.next();
@@ -146,7 +154,7 @@ async function run(size) {
       autoCommitDelayMs: 0,
       autoCommitIntervalMs: 100,
     });
-    best(
+    record(
       'group',
       await timed(N, async () => {
         for (let i = 0; i < N; i++) await g.next();
@@ -156,6 +164,10 @@ async function run(size) {
   }
   await s.disconnect();
   await raw.del(keys);
+  for (const [name, values] of Object.entries(runs)) results[name] = median(values);
+  const paired = (a, b) => median(runs[a].map((v, i) => v / runs[b][i]));
+  results.producerRatio = paired('producer', 'pipeline');
+  results.realtimeRatio = paired('realtime', 'xread');
   return results;
 }
 
@@ -188,11 +200,12 @@ async function memoryCheck() {
 }
 
 const fmt = (n) => `${Math.round(n).toLocaleString('en-US')}/s`;
-const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 console.log(
   `@streamer/redis benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length}x ${cpus()[0]?.model ?? '?'}, Node ${process.version}, Redis ${(await raw.info('server')).match(/redis_version:(\S+)/)?.[1]}`,
 );
-console.log(`${N} messages per run (naive: ${NAIVE_N}), best of ${ROUNDS} runs each\n`);
+console.log(
+  `${N} messages per run (naive: ${NAIVE_N}); medians of ${ROUNDS} runs, each ratio the median of back-to-back pairs\n`,
+);
 console.log(
   '| payload | naive xAdd | pipelined xAdd | streamer producer | ratio | raw XREAD 1000 | streamer realtime | ratio | streamer group + acks |',
 );
@@ -200,7 +213,7 @@ console.log('|---|---|---|---|---|---|---|---|---|');
 for (const size of [100, 1024]) {
   const r = await run(size);
   console.log(
-    `| ${size === 100 ? '100 B' : '1 KiB'} | ${fmt(r.naive)} | ${fmt(r.pipeline)} | ${fmt(r.producer)} | ${ratio(r.producer, r.pipeline)} | ${fmt(r.xread)} | ${fmt(r.realtime)} | ${ratio(r.realtime, r.xread)} | ${fmt(r.group)} |`,
+    `| ${size === 100 ? '100 B' : '1 KiB'} | ${fmt(r.naive)} | ${fmt(r.pipeline)} | ${fmt(r.producer)} | ${r.producerRatio.toFixed(2)}x | ${fmt(r.xread)} | ${fmt(r.realtime)} | ${r.realtimeRatio.toFixed(2)}x | ${fmt(r.group)} |`,
   );
 }
 const m = await memoryCheck();
