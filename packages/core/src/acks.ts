@@ -48,10 +48,6 @@ export class AckTracker {
     this.#ackedAt.push(Date.now());
   }
 
-  get uncommitted(): number {
-    return this.#acked.length;
-  }
-
   /** A manual commit(): everything acked so far. */
   commit(): Promise<void> {
     if (this.#mode === 'rolling') {

@@ -80,11 +80,6 @@ export class AsyncQueue<T> {
     });
   }
 
-  /** True while a reader is waiting on an empty queue. */
-  get starving(): boolean {
-    return this.#waiters.length > 0;
-  }
-
   /** Resolves once fewer than `limit` items are buffered (at once if they are already). */
   untilShorterThan(limit: number): Promise<void> {
     if (this.length < limit || this.#closed) return Promise.resolve();

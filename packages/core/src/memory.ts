@@ -43,13 +43,18 @@ class ShardLog {
 /** The data of one `memory://name`: shared by every streamer of that name in this process. */
 class MemoryStore {
   readonly streams = new Map<StreamKey, Map<ShardId, ShardLog>>();
+  /** How many logs exist: consumers look for new ones only when it changed. */
+  logCount = 0;
   #wakers = new Set<() => void>();
 
   log(stream: StreamKey, shard: ShardId): ShardLog {
     let shards = this.streams.get(stream);
     if (!shards) this.streams.set(stream, (shards = new Map()));
     let log = shards.get(shard);
-    if (!log) shards.set(shard, (log = new ShardLog(stream, shard)));
+    if (!log) {
+      shards.set(shard, (log = new ShardLog(stream, shard)));
+      this.logCount++;
+    }
     return log;
   }
 
@@ -137,6 +142,9 @@ interface Source {
 class MemoryConsumer extends AbstractConsumer {
   readonly #store: MemoryStore;
   readonly #sources = new Map<ShardLog, Source>();
+  /** The same sources in discovery order, for round robin without an array per message. */
+  readonly #sourceList: Source[] = [];
+  #knownLogs = -1;
   readonly #stop = new AbortController();
   readonly #claimTimer: ReturnType<typeof setInterval> | undefined;
   /** Group modes: this member's pending messages to hand out before new ones. */
@@ -187,13 +195,9 @@ class MemoryConsumer extends AbstractConsumer {
     this.#discover('earliest');
     for (const source of this.#sources.values()) {
       const length = source.log.messages.length;
-      const index =
-        to === 'beginning'
-          ? 0
-          : to === 'end'
-            ? length
-            : Number(to.at > BigInt(length) ? BigInt(length) : to.at > 0n ? to.at - 1n : 0n);
-      this.#moveTo(source, index);
+      // Sequence n sits at index n - 1, the first message with a sequence >= n.
+      const at = typeof to === 'object' ? Math.min(length, Math.max(0, Number(to.at) - 1)) : 0;
+      this.#moveTo(source, to === 'end' ? length : at);
     }
   }
 
@@ -217,12 +221,15 @@ class MemoryConsumer extends AbstractConsumer {
 
   /** Picks up streams and shards that appeared since the last look. */
   #discover(start: 'earliest' | 'latest'): void {
+    if (this.#knownLogs === this.#store.logCount) return;
+    this.#knownLogs = this.#store.logCount;
     for (const stream of this.streams) {
       for (const log of this.#store.streams.get(stream)?.values() ?? []) {
         if (this.#sources.has(log)) continue;
-        const cursor = start === 'latest' ? log.messages.length : 0;
+        const source = { log, cursor: start === 'latest' ? log.messages.length : 0 };
         if (this.#group !== undefined) log.group(this.#group, start);
-        this.#sources.set(log, { log, cursor });
+        this.#sources.set(log, source);
+        this.#sourceList.push(source);
       }
     }
   }
@@ -233,7 +240,7 @@ class MemoryConsumer extends AbstractConsumer {
       if (this.isAssigned(message.streamKey, message.shardId)) return message;
     }
     this.#discover('earliest'); // anything new appeared after this consumer started
-    const sources = [...this.#sources.values()];
+    const sources = this.#sourceList;
     // Round robin over the sources, so a busy stream never starves a quiet one.
     for (let i = 0; i < sources.length; i++) {
       const source = sources[(this.#turn + i) % sources.length]!;

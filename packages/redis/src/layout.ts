@@ -32,17 +32,16 @@ export function pushFields(
   payload: Payload,
   headers: Record<string, string> | undefined,
 ): void {
-  if (typeof payload === 'string') {
-    args.push(messageField, payload);
-    if (headers) for (const name in headers) args.push(name, headers[name]!);
-    return;
+  let value: string | Buffer;
+  if (typeof payload === 'string') value = payload;
+  else {
+    const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    // node-redis writes a Buffer argument as three socket writes, a string as part of one. For
+    // small payloads the writes cost more than decoding, so valid UTF-8 goes as a string (it
+    // round-trips byte for byte); large or binary payloads go as the Buffer, uncopied.
+    value = bytes.length <= SMALL_PAYLOAD && isUtf8(bytes) ? bytes.toString() : bytes;
   }
-  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  // node-redis writes a Buffer argument as three socket writes, a string as part of one. For
-  // small payloads the writes cost more than decoding, so valid UTF-8 goes as a string (it
-  // round-trips byte for byte); large or binary payloads go as the Buffer, uncopied.
-  const asString = bytes.length <= SMALL_PAYLOAD && isUtf8(bytes);
-  args.push(messageField, asString ? bytes.toString() : bytes);
+  args.push(messageField, value);
   if (headers) {
     for (const name in headers) args.push(name, headers[name]!);
   }
