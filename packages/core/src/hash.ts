@@ -1,10 +1,12 @@
+import { toBytes } from './message.js';
+
 /**
  * A stable 32-bit hash (FNV-1a over the UTF-8 bytes) for picking a shard by key. Every backend and
  * every process uses it, so the same key lands on the same shard wherever it is sent from.
  */
 export function stableHash(key: string): number {
   let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(key)) {
+  for (const byte of toBytes(key)) {
     hash ^= byte;
     hash = Math.imul(hash, 0x01000193);
   }

@@ -7,6 +7,7 @@ import {
   type ShardId,
   StreamerError,
   type StreamKey,
+  text,
 } from '@streamer/core';
 
 /** The stream a line without a key goes to; every consumer receives it. */
@@ -27,7 +28,6 @@ export interface ParsedLine extends LineHeader {
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/;
 const DIGITS = /^\d+$/;
 const MAX_SEQUENCE = 2n ** 64n - 1n;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function malformed(line: string, why: string): StreamerError {
   return new StreamerError('CORRUPT_DATA', `Malformed line ${describe(line)}: ${why}`);
@@ -144,22 +144,13 @@ export function formatLine(
  * break, since either would corrupt the line format (SeaStreamer rejects non-UTF-8 too).
  */
 export function lineText(payload: Payload): string {
-  let text: string;
-  try {
-    text = typeof payload === 'string' ? payload : utf8.decode(payload);
-  } catch (cause) {
-    throw new StreamerError(
-      'INVALID_PAYLOAD',
-      `stdio sends text lines: a payload of ${payload.length} bytes is not valid UTF-8`,
-      { cause },
-    );
-  }
-  const at = text.search(/[\r\n]/);
+  const line = typeof payload === 'string' ? payload : text(payload);
+  const at = line.search(/[\r\n]/);
   if (at >= 0) {
     throw new StreamerError(
       'INVALID_PAYLOAD',
-      `stdio sends one message per line: the payload ${describe(text)} has a line break at character ${at}`,
+      `stdio sends one message per line: the payload ${describe(line)} has a line break at character ${at}`,
     );
   }
-  return text;
+  return line;
 }
