@@ -107,14 +107,9 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
 
   protected _next(signal: AbortSignal | undefined): Promise<Message> {
     // The common case, a plain shift, without an extra async step per message.
-    const next =
-      this.#sidecar === undefined && !this.#reassigned
-        ? this.queue.shift(signal)
-        : this.#take(signal);
-    // A next() left pending when the consumer ends rejects CONSUMER_ENDED; the caller may look at
-    // it only after disconnect() finishes its file I/O, which must not count as unhandled meanwhile.
-    next.catch(() => {});
-    return next;
+    return this.#sidecar === undefined && !this.#reassigned
+      ? this.queue.shift(signal)
+      : this.#take(signal);
   }
 
   protected override _assignmentsChanged(): void {
