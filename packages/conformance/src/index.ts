@@ -413,6 +413,41 @@ export function runConformance(options: ConformanceOptions): void {
       );
 
       when(supports.resumable)(
+        'ack() takes a header rebuilt from its fields, as after a round trip through JSON',
+        async () => {
+          const key = freshKey('rebuilt');
+          const group = freshKey('g');
+          const s = await open();
+          const p = await s.createProducer(key);
+          for (const t of range(5)) p.send(t);
+          await p.flush();
+          const opts: ConsumerOptions = {
+            mode: 'resumable',
+            group,
+            start: 'earliest',
+            autoCommit: 'disabled',
+          };
+          const c1 = await consumer(s, key, opts);
+          for (const m of await take(c1, 3)) {
+            const { streamKey, shardId, sequence, timestamp } = JSON.parse(
+              JSON.stringify({ ...m, sequence: String(m.sequence) }),
+            );
+            c1.ack({
+              streamKey,
+              shardId,
+              sequence: BigInt(sequence),
+              timestamp: new Date(timestamp),
+            });
+          }
+          await c1.end();
+          const c2 = await consumer(s, key, opts);
+          expect(texts(await take(c2, 2))).toEqual(range(5).slice(3));
+          await c2.end();
+          await s.disconnect();
+        },
+      );
+
+      when(supports.resumable)(
         "autoCommit 'delayed' commits what was delivered when the consumer ends",
         async () => {
           const key = freshKey('delayed');

@@ -1,7 +1,7 @@
 import { StreamerError } from './errors.js';
 import type { AutoCommit, MessageHeader } from './types.js';
 
-export type CommitFn = (acked: MessageHeader[]) => Promise<void>;
+export type CommitFn<Ack> = (acked: Ack[]) => Promise<void>;
 
 /**
  * The autoCommit policy of a group consumer, shared by every backend:
@@ -12,20 +12,28 @@ export type CommitFn = (acked: MessageHeader[]) => Promise<void>;
  * - `disabled`: only `ack()` and `commit()`.
  * `end()` commits every ack, however young (SeaStreamer leaves young ones unacked).
  */
-export class AckTracker {
+export class AckTracker<Ack> {
   readonly #mode: AutoCommit;
   readonly #delayMs: number;
-  readonly #commitFn: CommitFn;
-  /** Acked headers and when, as parallel arrays: 'delayed' acks every message, so no object each. */
-  #acked: MessageHeader[] = [];
+  readonly #refOf: (message: MessageHeader) => Ack;
+  readonly #commitFn: CommitFn<Ack>;
+  /** What commit needs of each acked message, and when it was acked, as parallel arrays. */
+  #acked: Ack[] = [];
   #ackedAt: number[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #committing: Promise<void> = Promise.resolve();
   #failure: unknown;
 
-  constructor(mode: AutoCommit, delayMs: number, intervalMs: number, commit: CommitFn) {
+  constructor(
+    mode: AutoCommit,
+    delayMs: number,
+    intervalMs: number,
+    refOf: (message: MessageHeader) => Ack,
+    commit: CommitFn<Ack>,
+  ) {
     this.#mode = mode;
     this.#delayMs = delayMs;
+    this.#refOf = refOf;
     this.#commitFn = commit;
     if (mode === 'delayed' || mode === 'rolling') {
       this.#timer = setInterval(() => this.#auto(), Math.max(intervalMs, 1));
@@ -44,7 +52,7 @@ export class AckTracker {
   }
 
   #push(header: MessageHeader): void {
-    this.#acked.push(header);
+    this.#acked.push(this.#refOf(header));
     this.#ackedAt.push(Date.now());
   }
 

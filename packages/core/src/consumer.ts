@@ -46,16 +46,23 @@ function validateHeader(message: unknown): MessageHeader {
 }
 
 /**
+ * What the autoCommit policy keeps of an acked message until it is committed: its position. The
+ * message itself would keep its payload alive for autoCommitDelayMs (5 s by default, hundreds of
+ * MB on a busy group). A backend that needs more to commit overrides `_ackRef`.
+ */
+export type AckRef = Pick<MessageHeader, 'streamKey' | 'shardId' | 'sequence'>;
+
+/**
  * What every backend's consumer shares: argument checks, the ended state, AbortSignal, async
  * iteration, and the autoCommit policy of group modes. A backend implements `_next`, `_end`, and
  * whichever of `_seek`, `_rewind`, `_commit`, `_assignmentsChanged` it supports.
  */
-export abstract class AbstractConsumer implements Consumer, Endable {
+export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endable {
   readonly streams: readonly StreamKey[];
   readonly options: ResolvedConsumerOptions;
   /** Shards explicitly assigned per stream; a stream absent here reads every shard. */
   protected readonly assignments = new Map<StreamKey, Set<ShardId>>();
-  readonly #acks: AckTracker | undefined;
+  readonly #acks: AckTracker<Ack> | undefined;
   #ending: Promise<void> | undefined;
   #aborted = false;
   #endListeners: (() => void)[] = [];
@@ -72,6 +79,7 @@ export abstract class AbstractConsumer implements Consumer, Endable {
         options.autoCommit,
         options.autoCommitDelayMs,
         options.autoCommitIntervalMs,
+        (message) => this._ackRef(message),
         (acked) => this._commit(acked),
       );
     }
@@ -94,8 +102,14 @@ export abstract class AbstractConsumer implements Consumer, Endable {
     return Promise.reject(new StreamerError('UNSUPPORTED', 'This backend cannot rewind'));
   }
 
+  /** What is kept of an acked message for `_commit`; the default (its position) fits `AckRef`. */
+  protected _ackRef(message: MessageHeader): Ack {
+    const { streamKey, shardId, sequence } = message;
+    return { streamKey, shardId, sequence } as Ack;
+  }
+
   /** Makes these acks durable (group modes). */
-  protected _commit(_acked: MessageHeader[]): Promise<void> {
+  protected _commit(_acked: Ack[]): Promise<void> {
     return Promise.resolve();
   }
 

@@ -1,7 +1,7 @@
 export { AckTracker, type CommitFn } from './acks.js';
 export { AsyncQueue } from './async-queue.js';
 export { BACKEND_PACKAGES, connect, registerBackend } from './connect.js';
-export { AbstractConsumer } from './consumer.js';
+export { AbstractConsumer, type AckRef } from './consumer.js';
 export {
   abortError,
   describe,

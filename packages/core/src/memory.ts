@@ -1,4 +1,4 @@
-import { AbstractConsumer } from './consumer.js';
+import { AbstractConsumer, type AckRef } from './consumer.js';
 import { abortError, StreamerError } from './errors.js';
 import type { Endable } from './internal.js';
 import { StreamMessage, toBytes } from './message.js';
@@ -184,7 +184,7 @@ class MemoryConsumer extends AbstractConsumer {
     this.#stop.abort();
   }
 
-  protected override async _commit(acked: MessageHeader[]): Promise<void> {
+  protected override async _commit(acked: AckRef[]): Promise<void> {
     for (const header of acked) {
       const log = this.#store.streams.get(header.streamKey)?.get(header.shardId);
       log?.groups.get(this.#group!)?.pending.delete(header.sequence);

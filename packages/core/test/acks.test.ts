@@ -10,9 +10,15 @@ const header = (n: number): MessageHeader => ({
 
 function tracker(mode: 'delayed' | 'rolling' | 'disabled', delayMs = 0, intervalMs = 10) {
   const committed: bigint[] = [];
-  const acks = new AckTracker(mode, delayMs, intervalMs, async (batch) => {
-    committed.push(...batch.map((h) => h.sequence));
-  });
+  const acks = new AckTracker(
+    mode,
+    delayMs,
+    intervalMs,
+    (h) => h.sequence,
+    async (batch) => {
+      committed.push(...batch);
+    },
+  );
   return { acks, committed };
 }
 
@@ -54,10 +60,16 @@ describe('AckTracker', () => {
   it('keeps acks whose commit failed and reports background failures on the next commit', async () => {
     let fail = true;
     const committed: bigint[] = [];
-    const acks = new AckTracker('rolling', 0, 5, async (batch) => {
-      if (fail) throw new Error('redis down');
-      committed.push(...batch.map((h) => h.sequence));
-    });
+    const acks = new AckTracker(
+      'rolling',
+      0,
+      5,
+      (h) => h.sequence,
+      async (batch) => {
+        if (fail) throw new Error('redis down');
+        committed.push(...batch);
+      },
+    );
     acks.ack(header(1));
     await sleep(30);
     fail = false;

@@ -1,5 +1,6 @@
 import {
   AbstractConsumer,
+  type AckRef,
   AsyncQueue,
   type Message,
   type MessageHeader,
@@ -145,7 +146,7 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
   }
 
   /** Resumable: moves each (stream, shard) past its acked prefix, then saves the offsets file. */
-  protected override async _commit(acked: MessageHeader[]): Promise<void> {
+  protected override async _commit(acked: AckRef[]): Promise<void> {
     if (this.#sidecar === undefined) return;
     for (const header of acked) {
       this.#uncommitted.get(header.streamKey)?.get(header.shardId)?.acked.add(header.sequence);

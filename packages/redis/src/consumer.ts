@@ -1,5 +1,6 @@
 import {
   AbstractConsumer,
+  type AckRef,
   AsyncQueue,
   abortError,
   backoffDelay,
@@ -41,6 +42,9 @@ interface Source {
   pushed: string;
 }
 
+/** What a commit needs of an acked message: its key and entry id, or a position the caller built. */
+type RedisAck = { key: string; id: string } | AckRef;
+
 /** XREAD/XREADGROUP reply with maps as flat arrays: key, entries, key, entries, … */
 type ReadReply = (Buffer | RawEntry[])[] | null;
 /** A reply, and whether it came from replaying our own pending list. */
@@ -54,7 +58,7 @@ interface ReadResult {
  * about one page that `next()` takes from. Realtime mode tracks the last id per key; group modes
  * replay their own pending list, then read `>`.
  */
-export class RedisConsumer extends AbstractConsumer {
+export class RedisConsumer extends AbstractConsumer<RedisAck> {
   readonly #client: RedisClient;
   readonly #config: StreamerConfig;
   readonly #lifecycle: Lifecycle;
@@ -87,7 +91,7 @@ export class RedisConsumer extends AbstractConsumer {
   #claimTimer: ReturnType<typeof setInterval> | undefined;
   #claiming: Promise<void> = Promise.resolve();
   /** autoCommit 'immediate': delivered messages waiting for their XACK. */
-  #delivered: MessageHeader[] = [];
+  #delivered: RedisAck[] = [];
   #acking: Promise<void> | undefined;
 
   private constructor(
@@ -178,7 +182,7 @@ export class RedisConsumer extends AbstractConsumer {
       const message = await this.#queue.shift(signal);
       if (!this.isAssigned(message.streamKey, message.shardId)) continue;
       if (this.#acksOnDelivery) {
-        this.#delivered.push(message);
+        this.#delivered.push(this._ackRef(message));
         this.#acking ??= this.#ackDelivered();
       }
       return message;
@@ -196,20 +200,25 @@ export class RedisConsumer extends AbstractConsumer {
     await this.#ackDelivered().catch(() => {});
   }
 
-  protected override async _commit(acked: MessageHeader[]): Promise<void> {
+  protected override _ackRef(message: MessageHeader): RedisAck {
+    if (message instanceof RedisMessage) return { key: message.redisKey, id: message.entryId };
+    return super._ackRef(message);
+  }
+
+  protected override async _commit(acked: RedisAck[]): Promise<void> {
     const byKey = new Map<string, string[]>();
     const add = (key: string, id: string) => {
       let ids = byKey.get(key);
       if (!ids) byKey.set(key, (ids = []));
       ids.push(id);
     };
-    for (const header of acked) {
-      if (header instanceof RedisMessage) add(header.redisKey, header.entryId);
+    for (const ack of acked) {
+      if ('id' in ack) add(ack.key, ack.id);
       else {
         // A header the caller built: shard 0 may be `name` or `name:0`; XACK of an id that is
         // not pending is a no-op, so both are acked.
-        const id = sequenceToEntryId(header.sequence);
-        for (const key of this.#keysOf(header.streamKey, header.shardId)) add(key, id);
+        const id = sequenceToEntryId(ack.sequence);
+        for (const key of this.#keysOf(ack.streamKey, ack.shardId)) add(key, id);
       }
     }
     try {
