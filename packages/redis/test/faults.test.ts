@@ -1,5 +1,6 @@
 // Faults on a redis-server of our own (AOF fsynced on every write, so an acknowledged write
 // survives kill -9): kill and restart it, kill the reader's connection, pause it.
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import type { Receipt } from '@streamer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshKey, maybeNext, open, range, redisCli, take, texts } from './support/helpers.js';
@@ -29,7 +30,81 @@ async function clientIdOf(command: string): Promise<string | undefined> {
   return line?.match(/^id=(\d+)/)?.[1];
 }
 
+/**
+ * A TCP proxy in front of the test server that can stop passing replies back: commands still
+ * reach Redis and run, their replies never arrive. `cut()` then drops every client connection.
+ */
+async function replyEatingProxy(target: URL): Promise<{
+  url: string;
+  eatReplies(): void;
+  cut(): void;
+  close(): Promise<void>;
+}> {
+  let eating = false;
+  const clients = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(Number(target.port), target.hostname);
+    clients.add(client);
+    client.on('data', (chunk) => upstream.write(chunk));
+    upstream.on('data', (chunk) => {
+      if (!eating) client.write(chunk);
+    });
+    const close = () => {
+      clients.delete(client);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', close).on('error', close);
+    upstream.on('close', close).on('error', close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    eatReplies: () => {
+      eating = true;
+    },
+    cut: () => {
+      for (const client of clients) client.destroy();
+      eating = false; // the connections made from now on work
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
 describe('faults (own server)', () => {
+  it('sends stored whose replies were lost are recognised after reconnecting, not written twice', async () => {
+    const proxy = await replyEatingProxy(new URL(server.url));
+    const s = await open(proxy.url, options);
+    try {
+      const key = freshKey('eaten');
+      const p = await s.createProducer(key, { shards: 2 });
+      await Promise.all(range(4, 'a').map((t) => p.send(t)));
+      proxy.eatReplies();
+      const sends = range(40).map((t) => p.send(t));
+      // Every XADD ran: Redis has them all, we have no reply for any.
+      for (let n = 0; n < 100; n++) {
+        const lengths = await Promise.all([0, 1].map((i) => cli('XLEN', `${key}:${i}`)));
+        if (lengths.every((l) => l === '22\n')) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      proxy.cut();
+      const receipts = await Promise.all(sends);
+      for (const shard of [0, 1]) {
+        const all = [...range(4, 'a'), ...range(40)];
+        expect(await stored(`${key}:${shard}`)).toEqual(all.filter((_, i) => i % 2 === shard));
+      }
+      // Each receipt names the entry that was stored for it.
+      const c = await s.createConsumer(key, { start: 'earliest' });
+      const got = await take(c, 44);
+      const bySequence = new Map(got.map((m) => [`${m.shardId}/${m.sequence}`, m.text()]));
+      expect(receipts.map((r) => bySequence.get(`${r.shardId}/${r.sequence}`))).toEqual(range(40));
+    } finally {
+      await s.disconnect();
+      await proxy.close();
+    }
+  });
+
   it('kill -9 and restart mid-produce: every send stored exactly once, in order per shard', async () => {
     const s = await open(server.url, options);
     const events: string[] = [];
