@@ -27,9 +27,13 @@ export interface ConformanceOptions {
 
 let keyCounter = 0;
 
-/** A stream key no other test (or earlier run) uses. */
+/**
+ * A stream key no other test (or earlier run) uses: `t-`, then `STREAMER_TEST_RUN` and a dash
+ * when that is set (so a test run can find and delete its keys afterwards), then `tag`.
+ */
 export function freshKey(tag = 'k'): StreamKey {
-  return `t-${tag}-${Date.now().toString(36)}-${process.pid}-${++keyCounter}-${Math.random().toString(36).slice(2, 8)}`;
+  const run = process.env.STREAMER_TEST_RUN ? `${process.env.STREAMER_TEST_RUN}-` : '';
+  return `t-${run}${tag}-${Date.now().toString(36)}-${process.pid}-${++keyCounter}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
 /**
