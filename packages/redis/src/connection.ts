@@ -150,6 +150,10 @@ export function toStreamerError(error: unknown, context: string): StreamerError 
   return new StreamerError('BACKEND', `${context}: ${message}`, { cause: error });
 }
 
-export function send<T = unknown>(client: RedisClient, args: (string | Buffer)[]): Promise<T> {
-  return client.sendCommand(args) as Promise<T>;
+export function send<T = unknown>(
+  client: RedisClient,
+  args: (string | Buffer)[],
+  options?: Parameters<RedisClient['sendCommand']>[1],
+): Promise<T> {
+  return client.sendCommand(args, options) as Promise<T>;
 }
