@@ -25,23 +25,26 @@ export function parseShardKey(key: string): { stream: StreamKey; shard: ShardId 
 /** Payloads up to this many bytes are sent as strings (measured: faster below, slower above). */
 const SMALL_PAYLOAD = 256;
 
+/**
+ * A payload as it goes on the wire. node-redis writes a Buffer argument as three socket writes, a
+ * string as part of one; for small payloads the writes cost more than decoding, so valid UTF-8
+ * goes as a string (it round-trips byte for byte, and is a copy); large or binary payloads go as
+ * a Buffer over the caller's bytes, uncopied.
+ */
+export function wirePayload(payload: Payload): string | Buffer {
+  if (typeof payload === 'string') return payload;
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  return bytes.length <= SMALL_PAYLOAD && isUtf8(bytes) ? bytes.toString() : bytes;
+}
+
 /** Appends an entry's field/value list to `args`: the payload under `messageField`, then the headers. */
 export function pushFields(
   args: (string | Buffer)[],
   messageField: string,
-  payload: Payload,
-  headers: Record<string, string> | undefined,
+  payload: string | Buffer,
+  headers: Readonly<Record<string, string>> | undefined,
 ): void {
-  let value: string | Buffer;
-  if (typeof payload === 'string') value = payload;
-  else {
-    const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    // node-redis writes a Buffer argument as three socket writes, a string as part of one. For
-    // small payloads the writes cost more than decoding, so valid UTF-8 goes as a string (it
-    // round-trips byte for byte); large or binary payloads go as the Buffer, uncopied.
-    value = bytes.length <= SMALL_PAYLOAD && isUtf8(bytes) ? bytes.toString() : bytes;
-  }
-  args.push(messageField, value);
+  args.push(messageField, payload);
   if (headers) {
     for (const name in headers) args.push(name, headers[name]!);
   }

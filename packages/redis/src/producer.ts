@@ -2,7 +2,6 @@ import {
   AbstractProducer,
   invalidArgument,
   type OutgoingMessage,
-  type Payload,
   type Receipt,
   type ResolvedProducerOptions,
   StreamerError,
@@ -18,7 +17,7 @@ import {
 } from './connection.js';
 import { entrySequence } from './entry-id.js';
 import type { RawEntry } from './groups.js';
-import { pushFields, shardKey } from './layout.js';
+import { pushFields, shardKey, wirePayload } from './layout.js';
 import { trimArgs } from './trim.js';
 
 /**
@@ -33,8 +32,9 @@ class Op {
   readonly key: string;
   readonly streamKey: string;
   readonly shardId: number;
-  readonly payload: Payload;
-  readonly headers: Record<string, string> | undefined;
+  /** What the XADD carries, taken at send time: the caller may reuse its headers object. */
+  readonly payload: string | Buffer;
+  readonly headers: Readonly<Record<string, string>> | undefined;
   /** `*`, or `<ms>-*` for a send with a timestamp. */
   readonly id: string;
   readonly issuedAt = Date.now();
@@ -52,8 +52,8 @@ class Op {
     this.key = key;
     this.streamKey = message.streamKey;
     this.shardId = message.shardId;
-    this.payload = message.payload;
-    this.headers = message.headers;
+    this.payload = wirePayload(message.payload);
+    this.headers = message.headers && { ...message.headers };
     // Redis 7 takes `<ms>-*`: our timestamp, Redis' counter within the millisecond.
     this.id = message.timestamp ? `${message.timestamp.getTime()}-*` : '*';
   }

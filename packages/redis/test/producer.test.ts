@@ -105,4 +105,24 @@ describe('producer', () => {
       expect(error.message).toContain(named);
     }
   });
+
+  it('a headers object or byte payload reused after send() does not change what was sent', async () => {
+    const s = await streamer();
+    const key = freshKey('reuse');
+    const p = await s.createProducer(key);
+    const headers: Record<string, string> = {};
+    const bytes = new Uint8Array(1);
+    // More than the producer writes at once (2000), so some sends wait for the window.
+    const sends = [];
+    for (let i = 0; i < 3000; i++) {
+      headers.n = String(i);
+      bytes[0] = 97 + (i % 26);
+      sends.push(p.send(bytes, { headers }));
+    }
+    await Promise.all(sends);
+    const c = await s.createConsumer(key, { start: 'earliest', batchSize: 1000 });
+    const got = await take(c, 3000);
+    expect(got.map((m) => m.headers.n)).toEqual(got.map((_, i) => String(i)));
+    expect(got.map((m) => m.text())).toEqual(got.map((_, i) => String.fromCharCode(97 + (i % 26))));
+  });
 });
