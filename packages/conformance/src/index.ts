@@ -1,4 +1,5 @@
 import type {
+  AutoCommit,
   Consumer,
   ConsumerOptions,
   ErrorCode,
@@ -113,6 +114,23 @@ export function runConformance(options: ConformanceOptions): void {
 
   const texts = (messages: Message[]) => messages.map((m) => m.text());
   const range = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+  /** A fresh stream holding `range(n)`, stored. */
+  async function filledStream(streamer: Streamer, tag: string, n: number): Promise<StreamKey> {
+    const key = freshKey(tag);
+    const p = await streamer.createProducer(key);
+    for (const t of range(n)) p.send(t);
+    await p.flush();
+    return key;
+  }
+
+  /** A resumable consumer's options, in a fresh group, from the earliest message. */
+  const resumable = (autoCommit: AutoCommit): ConsumerOptions => ({
+    mode: 'resumable',
+    group: freshKey('g'),
+    start: 'earliest',
+    autoCommit,
+  });
 
   /** A consumer that sees messages sent after this call: `earliest` where history exists, else `latest`. */
   function fromNow(
@@ -385,18 +403,9 @@ export function runConformance(options: ConformanceOptions): void {
       when(supports.resumable)(
         'a consumer resumes after the last commit; unacked messages come back',
         async () => {
-          const key = freshKey('resume');
-          const group = freshKey('g');
           const s1 = await open();
-          const p = await s1.createProducer(key);
-          for (const t of range(10)) p.send(t);
-          await p.flush();
-          const opts: ConsumerOptions = {
-            mode: 'resumable',
-            group,
-            start: 'earliest',
-            autoCommit: 'disabled',
-          };
+          const key = await filledStream(s1, 'resume', 10);
+          const opts = resumable('disabled');
           const c1 = await consumer(s1, key, opts);
           const first = await take(c1, 6);
           expect(texts(first)).toEqual(range(6));
@@ -419,18 +428,9 @@ export function runConformance(options: ConformanceOptions): void {
       when(supports.resumable)(
         'ack() takes a header rebuilt from its fields, as after a round trip through JSON',
         async () => {
-          const key = freshKey('rebuilt');
-          const group = freshKey('g');
           const s = await open();
-          const p = await s.createProducer(key);
-          for (const t of range(5)) p.send(t);
-          await p.flush();
-          const opts: ConsumerOptions = {
-            mode: 'resumable',
-            group,
-            start: 'earliest',
-            autoCommit: 'disabled',
-          };
+          const key = await filledStream(s, 'rebuilt', 5);
+          const opts = resumable('disabled');
           const c1 = await consumer(s, key, opts);
           for (const m of await take(c1, 3)) {
             const { streamKey, shardId, sequence, timestamp } = JSON.parse(
@@ -454,18 +454,9 @@ export function runConformance(options: ConformanceOptions): void {
       when(supports.resumable)(
         "autoCommit 'delayed' commits what was delivered when the consumer ends",
         async () => {
-          const key = freshKey('delayed');
-          const group = freshKey('g');
           const s = await open();
-          const p = await s.createProducer(key);
-          for (const t of range(8)) p.send(t);
-          await p.flush();
-          const opts: ConsumerOptions = {
-            mode: 'resumable',
-            group,
-            start: 'earliest',
-            autoCommit: 'delayed',
-          };
+          const key = await filledStream(s, 'delayed', 8);
+          const opts = resumable('delayed');
           const c1 = await consumer(s, key, opts);
           expect(texts(await take(c1, 5))).toEqual(range(5));
           await c1.end();
@@ -562,21 +553,17 @@ export function runConformance(options: ConformanceOptions): void {
       when(supports.loadBalanced && supports.failover)(
         "a dead member's unacked messages are claimed by a live one",
         async () => {
-          const key = freshKey('failover');
-          const group = freshKey('g');
           const s = await open();
           const base: ConsumerOptions = {
             mode: 'loadBalanced',
-            group,
+            group: freshKey('g'),
             start: 'earliest',
             autoCommit: 'disabled',
             batchSize: 1,
             autoClaimIdleMs: 200,
             autoClaimIntervalMs: 50,
           };
-          const p = await s.createProducer(key);
-          for (const t of range(5)) p.send(t);
-          await p.flush();
+          const key = await filledStream(s, 'failover', 5);
           const alpha = await consumer(s, key, { ...base, consumerId: 'alpha' });
           expect(texts(await take(alpha, 5))).toEqual(range(5));
           await alpha.end(); // dies without acking

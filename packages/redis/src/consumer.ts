@@ -43,8 +43,11 @@ interface Source {
   pushed: string;
 }
 
-/** What a commit needs of an acked message: its key and entry id, or a position the caller built. */
-type RedisAck = { key: string; id: string } | AckRef;
+/**
+ * What a commit needs of an acked message: its key and entry id (a RedisMessage has both), or a
+ * position the caller built.
+ */
+type RedisAck = Pick<RedisMessage, 'redisKey' | 'entryId'> | AckRef;
 
 /** XREAD/XREADGROUP reply: entries by key (see READ_OPTIONS), or null when none came. */
 type ReadReply = Map<string, RawEntry[]> | null;
@@ -192,7 +195,7 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> {
       const message = await this.#queue.shift(signal);
       if (!this.isAssigned(message.streamKey, message.shardId)) continue;
       if (this.#acksOnDelivery) {
-        this.#delivered.push(this._ackRef(message));
+        this.#delivered.push(message); // acked within a tick: the message itself is its ref
         this.#acking ??= this.#ackDelivered();
       }
       return message;
@@ -211,7 +214,9 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> {
   }
 
   protected override _ackRef(message: MessageHeader): RedisAck {
-    if (message instanceof RedisMessage) return { key: message.redisKey, id: message.entryId };
+    if (message instanceof RedisMessage) {
+      return { redisKey: message.redisKey, entryId: message.entryId };
+    }
     return super._ackRef(message);
   }
 
@@ -223,7 +228,7 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> {
       ids.push(id);
     };
     for (const ack of acked) {
-      if ('id' in ack) add(ack.key, ack.id);
+      if ('entryId' in ack) add(ack.redisKey, ack.entryId);
       else {
         // A header the caller built: shard 0 may be `name` or `name:0`; XACK of an id that is
         // not pending is a no-op, so both are acked.
