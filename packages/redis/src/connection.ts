@@ -8,17 +8,20 @@ import type { ConnectionConfig } from './options.js';
  * by stream), and no per-command timer: node-redis arms a 5 s timeout per command by default,
  * which costs about 6x on pipelined writes. Blocking reads must not time out either.
  */
-const COMMAND_OPTIONS = {
+export const COMMAND_OPTIONS = {
   timeout: 0,
   typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.MAP]: Array },
 } as const;
 
-function makeClient(config: ConnectionConfig, onReconnecting: (attempt: number) => void) {
-  let ready = false;
-  // The first connect fails fast (a wrong password must not turn into a retry storm); once a
-  // connection was up, a lost one is retried with exponential backoff and jitter.
-  const reconnectStrategy = (retries: number, cause: Error) => {
-    if (!ready) return cause;
+/**
+ * Reconnects with exponential backoff and jitter, up to maxReconnectAttempts. A cluster's node
+ * connections all share one; a single server's connection wraps it to fail its first connect fast.
+ */
+export function nodeReconnectStrategy(
+  config: ConnectionConfig,
+  onReconnecting: (attempt: number) => void,
+) {
+  return (retries: number, cause: Error): number | Error => {
     if (config.maxReconnectAttempts !== undefined && retries >= config.maxReconnectAttempts)
       return new StreamerError(
         'CONNECT',
@@ -31,6 +34,16 @@ function makeClient(config: ConnectionConfig, onReconnecting: (attempt: number) 
       maxMs: config.reconnectMaxMs,
     });
   };
+}
+
+function makeClient(config: ConnectionConfig, onReconnecting: (attempt: number) => void) {
+  let ready = false;
+  // The first connect fails fast (a wrong password must not turn into a retry storm); once a
+  // connection was up, a lost one is retried with exponential backoff and jitter, unless it is a
+  // reader's: readers reconnect themselves, maybe to another node of a cluster.
+  const backoff = nodeReconnectStrategy(config, onReconnecting);
+  const reconnectStrategy = (retries: number, cause: Error) =>
+    ready && config.reconnect !== false ? backoff(retries, cause) : cause;
   const ours = {
     commandOptions: COMMAND_OPTIONS,
     // While reconnecting, commands fail at once instead of queueing: the producer retries them
@@ -105,17 +118,10 @@ export async function openClient(
   client.on('ready', () => {
     if (connected) lifecycle.emit('connect');
   });
-  // connectTimeout covers the TCP connect only; a server that accepts and never answers the
-  // handshake would hang us, so the whole connect gets the deadline.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no answer within timeoutMs ${config.timeoutMs}`)),
-      config.timeoutMs,
-    );
-  });
   try {
-    await Promise.race([client.connect(), deadline]);
+    // connectTimeout covers the TCP connect only; a server that accepts and never answers the
+    // handshake would hang us, so the whole connect gets the deadline.
+    await withDeadline(client.connect(), config.timeoutMs);
   } catch (cause) {
     client.destroy();
     throw new StreamerError(
@@ -123,11 +129,18 @@ export async function openClient(
       `Cannot connect to Redis at ${config.host}:${config.port}${config.db ? ` db ${config.db}` : ''}: ${(cause as Error)?.message ?? describe(cause)}`,
       { cause, retriable: !(cause instanceof ErrorReply) },
     );
-  } finally {
-    clearTimeout(timer);
   }
   connected = true;
   return client;
+}
+
+/** `promise`, or a rejection once `ms` have passed. */
+export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within timeoutMs ${ms}`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Whether an error means the connection, not the command, failed: worth retrying. */

@@ -1,12 +1,12 @@
 import { StreamerError } from '@streamer/core';
-import { type RedisClient, send } from './connection.js';
+import type { Topology } from './topology.js';
 
 /**
  * Creates `group` on `key` at `id` (`$` = the end, `0` = the start). An existing group keeps its
  * position. Without `mkstream` an absent key is an error: the group cannot exist without it.
  */
 export async function createGroup(
-  client: RedisClient,
+  redis: Topology,
   key: string,
   group: string,
   id: string,
@@ -15,7 +15,7 @@ export async function createGroup(
   const args = ['XGROUP', 'CREATE', key, group, id];
   if (mkstream) args.push('MKSTREAM');
   try {
-    await send(client, args);
+    await redis.send(key, args);
   } catch (error) {
     const message = (error as Error)?.message ?? '';
     if (message.startsWith('BUSYGROUP')) return;
@@ -31,13 +31,13 @@ export async function createGroup(
 }
 
 /** Moves the group's last-delivered id: every member reads after `id` next; pending entries stay pending. */
-export async function setGroupId(client: RedisClient, key: string, group: string, id: string) {
-  await send(client, ['XGROUP', 'SETID', key, group, id]);
+export async function setGroupId(redis: Topology, key: string, group: string, id: string) {
+  await redis.send(key, ['XGROUP', 'SETID', key, group, id]);
 }
 
 /** One XACK for many ids of one key. */
-export async function ackEntries(client: RedisClient, key: string, group: string, ids: string[]) {
-  if (ids.length > 0) await send(client, ['XACK', key, group, ...ids]);
+export async function ackEntries(redis: Topology, key: string, group: string, ids: string[]) {
+  if (ids.length > 0) await redis.send(key, ['XACK', key, group, ...ids]);
 }
 
 export type RawEntry = [Buffer, Buffer[] | null];
@@ -50,7 +50,7 @@ export type RawEntry = [Buffer, Buffer[] | null];
  * the idle time again, so an entry its owner acks meanwhile is not taken.
  */
 export async function claimIdlePage(
-  client: RedisClient,
+  redis: Topology,
   key: string,
   group: string,
   consumer: string,
@@ -59,7 +59,7 @@ export async function claimIdlePage(
   start: string,
 ): Promise<{ entries: RawEntry[]; next: string | undefined }> {
   const idle = String(Math.floor(idleMs));
-  const page = await send<[Buffer, Buffer, number, number][]>(client, [
+  const page = await redis.send<[Buffer, Buffer, number, number][]>(key, [
     'XPENDING',
     key,
     group,
@@ -72,7 +72,7 @@ export async function claimIdlePage(
   const ids = page.filter(([, owner]) => owner.toString() !== consumer).map(([id]) => id);
   const entries: RawEntry[] = [];
   if (ids.length > 0) {
-    const claimed = await send<(RawEntry | null)[]>(client, [
+    const claimed = await redis.send<(RawEntry | null)[]>(key, [
       'XCLAIM',
       key,
       group,

@@ -1,20 +1,15 @@
-import { type Backend, StreamerError } from '@streamer/core';
+import type { Backend } from '@streamer/core';
 import { type FromClientOptions, resolveClientConfig, resolveConfig } from './options.js';
 import { RedisStreamer } from './streamer.js';
 
 /**
- * `redis://[user:password@]host[:port][?db=N]` and `rediss://…` (TLS). `connect()` from
- * @streamer/core finds this export by the URL's protocol.
+ * `redis://[user:password@]host[:port][?db=N]` and `rediss://…` (TLS); several hosts
+ * (`redis://h1:p1,h2:p2/…`) are a Redis Cluster's seed nodes. `connect()` from @streamer/core
+ * finds this export by the URL's protocol.
  */
 export const backend: Backend = {
   async connect(urls, options) {
-    if (urls.length > 1) {
-      throw new StreamerError(
-        'UNSUPPORTED',
-        `One Redis server per streamer: Redis Cluster is not supported yet (got hosts ${urls.map((u) => u.host).join(', ')})`,
-      );
-    }
-    return RedisStreamer.open(resolveConfig(urls[0]!, options));
+    return RedisStreamer.open(resolveConfig(urls, options));
   },
 };
 

@@ -6,11 +6,12 @@ import {
   type StreamKey,
   validateStreamKey,
 } from '@streamer/core';
-import { type RedisClient, send, toStreamerError } from './connection.js';
+import { toStreamerError } from './connection.js';
 import { scanStreams, streamKeys } from './discovery.js';
 import { compareEntryIds } from './entry-id.js';
 import type { RawEntry } from './groups.js';
 import { decodeEntry, parseShardKey } from './layout.js';
+import type { Topology } from './topology.js';
 import { trimArgs } from './trim.js';
 
 export interface ShardInfo {
@@ -78,7 +79,7 @@ function record(reply: unknown[]): Record<string, unknown> {
 /** What `streamer listStreams/info/dump/trim` needs, without any Redis command in user code. */
 export class RedisManager {
   constructor(
-    readonly client: RedisClient,
+    readonly redis: Topology,
     readonly messageField: string,
   ) {}
 
@@ -87,7 +88,7 @@ export class RedisManager {
     if (typeof pattern !== 'string' || pattern === '')
       throw invalidArgument('pattern', pattern, 'a non-empty SCAN pattern such as "orders*"');
     try {
-      const keys = await scanStreams(this.client, pattern);
+      const keys = await scanStreams(this.redis, pattern);
       return [...new Set(keys.map((key) => parseShardKey(key).stream))].sort();
     } catch (error) {
       throw toStreamerError(error, `Listing streams matching ${describe(pattern)} failed`);
@@ -97,11 +98,11 @@ export class RedisManager {
   async streamInfo(stream: StreamKey): Promise<StreamInfo> {
     validateStreamKey(stream);
     try {
-      const keys = await streamKeys(this.client, stream);
+      const keys = await streamKeys(this.redis, stream);
       const shards = await Promise.all(keys.map((key) => this.#shardInfo(key)));
       const groups = new Map<string, GroupInfo>();
       for (const key of keys) {
-        const list = await send<unknown[][]>(this.client, ['XINFO', 'GROUPS', key]);
+        const list = await this.redis.send<unknown[][]>(key, ['XINFO', 'GROUPS', key]);
         for (const raw of list) {
           const g = record(raw);
           const name = String(g.name);
@@ -138,9 +139,9 @@ export class RedisManager {
 
   async #shardInfo(key: string): Promise<ShardInfo> {
     const [length, first, last] = await Promise.all([
-      send<number>(this.client, ['XLEN', key]),
-      send<RawEntry[]>(this.client, ['XRANGE', key, '-', '+', 'COUNT', '1']),
-      send<RawEntry[]>(this.client, ['XREVRANGE', key, '+', '-', 'COUNT', '1']),
+      this.redis.send<number>(key, ['XLEN', key]),
+      this.redis.send<RawEntry[]>(key, ['XRANGE', key, '-', '+', 'COUNT', '1']),
+      this.redis.send<RawEntry[]>(key, ['XREVRANGE', key, '+', '-', 'COUNT', '1']),
     ]);
     const info: ShardInfo = { shard: parseShardKey(key).shard, key, length: Number(length) };
     if (first?.[0]) info.firstId = first[0][0].toString();
@@ -159,7 +160,7 @@ export class RedisManager {
     const manager = this;
     return {
       async *[Symbol.asyncIterator]() {
-        const keys = await streamKeys(manager.client, stream);
+        const keys = await streamKeys(manager.redis, stream);
         const cursors = keys.map((key) => ({
           key,
           shard: parseShardKey(key).shard,
@@ -173,7 +174,7 @@ export class RedisManager {
           for (const c of cursors) {
             if (c.page.length > 0 || c.done) continue;
             const page =
-              (await send<RawEntry[]>(manager.client, [
+              (await manager.redis.send<RawEntry[]>(c.key, [
                 'XRANGE',
                 c.key,
                 c.start,
@@ -209,9 +210,9 @@ export class RedisManager {
     if (args.length === 0)
       throw invalidArgument('trim options', options, 'an object with maxLen or minTimestamp');
     try {
-      const keys = await streamKeys(this.client, stream);
+      const keys = await streamKeys(this.redis, stream);
       const removed = await Promise.all(
-        keys.map((key) => send<number>(this.client, ['XTRIM', key, ...args])),
+        keys.map((key) => this.redis.send<number>(key, ['XTRIM', key, ...args])),
       );
       return removed.reduce((sum, n) => sum + Number(n), 0);
     } catch (error) {

@@ -32,6 +32,18 @@ export interface RedisConnectOptions {
   reconnectMaxMs?: number;
   /** Give up after this many reconnect attempts. Default: never. */
   maxReconnectAttempts?: number;
+  /**
+   * `'auto'` (default): several hosts in the URL are a cluster's seed nodes, and a single host
+   * that reports `cluster_enabled:1` is a cluster too. `true` / `false` say which it is.
+   */
+  cluster?: 'auto' | boolean;
+  /**
+   * Cluster behind NAT: maps the node addresses the cluster announces (`host:port`) to the ones
+   * to connect to, as node-redis' option of the same name (an object or a function).
+   */
+  nodeAddressMap?:
+    | Record<string, { host: string; port: number }>
+    | ((address: string) => { host: string; port: number } | undefined);
 }
 
 /** What `fromClient` needs of a node-redis client: its options, and duplicate(). */
@@ -43,8 +55,15 @@ export interface BaseClient {
 export interface ConnectionConfig {
   /** A user's client whose settings every connection copies (`fromClient`). */
   base?: BaseClient;
+  /** This connection's server. */
   host: string;
   port: number;
+  /** Every host of the URL: the server, or a cluster's seed nodes. */
+  seeds: { host: string; port: number }[];
+  cluster: 'auto' | boolean;
+  nodeAddressMap: RedisConnectOptions['nodeAddressMap'];
+  /** false for readers: they reconnect themselves, maybe to another node. */
+  reconnect?: false;
   username: string | undefined;
   password: string | undefined;
   db: number;
@@ -91,8 +110,32 @@ function database(value: unknown, from: string): number {
   throw invalidArgument(from, value, 'a non-negative integer database number');
 }
 
-/** Reads host, port, credentials and db from the URL and merges the options over them. */
-export function resolveConfig(url: URL, input: Record<string, unknown>): StreamerConfig {
+/** A URL's host and port; URL keeps IPv6 hosts in brackets, sockets want them bare. */
+function address(url: URL): { host: string; port: number } {
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    port: url.port === '' ? 6379 : Number(url.port),
+  };
+}
+
+function clusterOption(value: unknown): 'auto' | boolean {
+  if (value === undefined) return 'auto';
+  if (value === 'auto' || typeof value === 'boolean') return value;
+  throw invalidArgument('cluster', value, "'auto', true or false");
+}
+
+function nodeAddressMap(value: unknown): RedisConnectOptions['nodeAddressMap'] {
+  if (value === undefined || typeof value === 'function') return value as never;
+  if (typeof value === 'object' && value !== null) return value as never;
+  throw invalidArgument('nodeAddressMap', value, 'an object or a function of "host:port"');
+}
+
+/**
+ * Reads hosts, credentials and db from the URLs (one per host, as core parses
+ * `redis://a:1,b:2/…`; credentials and query come from the first) and merges the options over them.
+ */
+export function resolveConfig(urls: URL[], input: Record<string, unknown>): StreamerConfig {
+  const url = urls[0]!;
   const secure = url.protocol === 'rediss:';
   if (url.protocol !== 'redis:' && !secure) {
     throw new StreamerError('INVALID_URL', `Not a Redis URL: ${describe(url.href)}`);
@@ -107,7 +150,8 @@ export function resolveConfig(url: URL, input: Record<string, unknown>): Streame
     }
   }
   const urlDb = url.searchParams.get('db');
-  const port = url.port === '' ? 6379 : Number(url.port);
+  const seeds = urls.map(address);
+  const cluster = clusterOption(input.cluster);
   const messageField = optionalString('messageField', input.messageField) ?? 'msg';
   if (messageField === '')
     throw invalidArgument('messageField', messageField, 'a non-empty string');
@@ -126,9 +170,10 @@ export function resolveConfig(url: URL, input: Record<string, unknown>): Streame
   return {
     messageField,
     connection: {
-      // URL keeps IPv6 hosts in brackets; sockets want them bare.
-      host: url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
-      port,
+      ...seeds[0]!,
+      seeds,
+      cluster,
+      nodeAddressMap: nodeAddressMap(input.nodeAddressMap),
       username:
         optionalString('username', input.username) ??
         (url.username === '' ? undefined : decodeURIComponent(url.username)),
@@ -197,9 +242,10 @@ export function resolveClientConfig(
     );
   }
   const socket = (base.options?.socket ?? {}) as { host?: string; port?: number };
-  const config = resolveConfig(new URL('redis://placeholder'), input);
+  const config = resolveConfig([new URL('redis://placeholder')], input);
   config.connection.base = base;
   config.connection.host = socket.host ?? 'localhost';
   config.connection.port = socket.port ?? 6379;
+  config.connection.seeds = [{ host: config.connection.host, port: config.connection.port }];
   return config;
 }

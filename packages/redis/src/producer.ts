@@ -8,16 +8,11 @@ import {
   type Supports,
   sleep,
 } from '@streamer/core';
-import {
-  isConnectionError,
-  type Lifecycle,
-  type RedisClient,
-  send,
-  toStreamerError,
-} from './connection.js';
+import { isConnectionError, type Lifecycle, toStreamerError } from './connection.js';
 import { entrySequence } from './entry-id.js';
 import type { RawEntry } from './groups.js';
 import { pushFields, shardKey, wirePayload } from './layout.js';
+import type { Topology } from './topology.js';
 import { trimArgs } from './trim.js';
 
 /**
@@ -67,13 +62,14 @@ class Op {
 const WINDOW = 2000;
 
 /**
- * Pipelined XADD: every send is written at once on the shared connection (node-redis writes what
- * is issued in one tick as one batch), replies come back in order. Per key order holds because one
- * connection carries every XADD; after a lost connection, unacknowledged sends are retried in send
+ * Pipelined XADD: every send is written at once on the shared connection of its key's node
+ * (node-redis writes what is issued in one tick as one batch), replies come back in order. Per key
+ * order holds because one connection carries every XADD of a key (on a cluster, node-redis follows
+ * MOVED and ASK one command at a time, in reply order); after a lost connection, unacknowledged sends are retried in send
  * order before any later one, and sends Redis stored before the drop are recognised, not repeated.
  */
 export class RedisProducer extends AbstractProducer {
-  readonly #client: RedisClient;
+  readonly #redis: Topology;
   readonly #lifecycle: Lifecycle;
   readonly #messageField: string;
   readonly #sharded: boolean;
@@ -91,7 +87,7 @@ export class RedisProducer extends AbstractProducer {
   #givenUp = false;
 
   constructor(
-    client: RedisClient,
+    redis: Topology,
     lifecycle: Lifecycle,
     messageField: string,
     anchor: string | undefined,
@@ -99,7 +95,7 @@ export class RedisProducer extends AbstractProducer {
     supports: Supports,
   ) {
     super(anchor, options, supports);
-    this.#client = client;
+    this.#redis = redis;
     this.#lifecycle = lifecycle;
     this.#messageField = messageField;
     this.#sharded = options.shards > 1;
@@ -169,7 +165,7 @@ export class RedisProducer extends AbstractProducer {
     const args: (string | Buffer)[] =
       this.#trim.length === 0 ? ['XADD', op.key, op.id] : ['XADD', op.key, ...this.#trim, op.id];
     pushFields(args, this.#messageField, op.payload, op.headers);
-    return send<Buffer>(this.#client, args).then(
+    return this.#redis.send<Buffer>(op.key, args).then(
       (reply) => {
         this.#inFlight--;
         if (this.#queuedHead < this.#queued.length) this.#pump();
@@ -212,11 +208,11 @@ export class RedisProducer extends AbstractProducer {
       // Let every failure of the dropped connection arrive, and the client reconnect.
       await sleep(attempt === 0 ? 10 : 100);
       if (this.#held === undefined) return; // given up meanwhile
-      if (!this.#client.isOpen) {
+      if (!this.#redis.isOpen) {
         this.#rejectHeld(new StreamerError('DISCONNECTED', 'The Redis connection was closed'));
         return;
       }
-      if (!this.#client.isReady) continue;
+      if (!this.#redis.isReady) continue;
       try {
         await this.#settleStored(this.#held!);
       } catch (error) {
@@ -251,7 +247,7 @@ export class RedisProducer extends AbstractProducer {
         // by page until each of ours is found or the entries run out (at most ten pages).
         let start = `(${last}`;
         for (let page = 0; page < 10 && i < ops.length; page++) {
-          const entries = await send<RawEntry[]>(this.#client, [
+          const entries = await this.#redis.send<RawEntry[]>(key, [
             'XRANGE',
             key,
             start,
@@ -266,7 +262,7 @@ export class RedisProducer extends AbstractProducer {
       } else {
         // No acknowledged entry to start from: the key's last entries, if written lately.
         const count = String(ops.length * 2 + 16);
-        const entries = await send<RawEntry[]>(this.#client, [
+        const entries = await this.#redis.send<RawEntry[]>(key, [
           'XREVRANGE',
           key,
           '+',

@@ -7,11 +7,12 @@ import {
   type StreamKey,
   type Supports,
 } from '@streamer/core';
-import { Lifecycle, type LifecycleEvents, openClient, type RedisClient } from './connection.js';
+import { Lifecycle, type LifecycleEvents } from './connection.js';
 import { RedisConsumer } from './consumer.js';
 import { RedisManager } from './manager.js';
 import type { StreamerConfig } from './options.js';
 import { RedisProducer } from './producer.js';
+import { openTopology, type Topology } from './topology.js';
 
 export const REDIS_SUPPORTS: Supports = Object.freeze({
   realtime: true,
@@ -28,30 +29,36 @@ export const REDIS_SUPPORTS: Supports = Object.freeze({
 });
 
 /**
- * A connection to one Redis server: producers share its command connection, each consumer opens
- * its own read connection. Also the manager API (listStreams, streamInfo, readRange, trim).
+ * A connection to one Redis server or a Redis Cluster: producers share the command connection
+ * (one per node), each consumer opens read connections of its own. Also the manager API
+ * (listStreams, streamInfo, readRange, trim).
  */
 export class RedisStreamer extends AbstractStreamer {
   readonly backend = 'redis';
   readonly supports = REDIS_SUPPORTS;
-  readonly #client: RedisClient;
+  readonly #topology: Topology;
   readonly #config: StreamerConfig;
   readonly #lifecycle: Lifecycle;
   readonly #manager: RedisManager;
   readonly #producers = new Set<RedisProducer>();
 
-  private constructor(client: RedisClient, config: StreamerConfig, lifecycle: Lifecycle) {
+  private constructor(topology: Topology, config: StreamerConfig, lifecycle: Lifecycle) {
     super();
-    this.#client = client;
+    this.#topology = topology;
     this.#config = config;
     this.#lifecycle = lifecycle;
-    this.#manager = new RedisManager(client, config.messageField);
+    this.#manager = new RedisManager(topology, config.messageField);
   }
 
   static async open(config: StreamerConfig): Promise<RedisStreamer> {
     const lifecycle = new Lifecycle();
-    const client = await openClient(config.connection, lifecycle);
-    return new RedisStreamer(client, config, lifecycle);
+    const topology = await openTopology(config.connection, lifecycle);
+    return new RedisStreamer(topology, config, lifecycle);
+  }
+
+  /** Whether this streamer is on a Redis Cluster (see the `cluster` option). */
+  get cluster(): boolean {
+    return this.#topology.cluster;
   }
 
   /** Lifecycle events: `connect` (a connection is back), `reconnecting`, `error`. */
@@ -98,7 +105,7 @@ export class RedisStreamer extends AbstractStreamer {
 
   protected async _createProducer(stream: StreamKey | undefined, options: ResolvedProducerOptions) {
     const producer = new RedisProducer(
-      this.#client,
+      this.#topology,
       this.#lifecycle,
       this.#config.messageField,
       stream,
@@ -112,7 +119,7 @@ export class RedisStreamer extends AbstractStreamer {
 
   protected async _createConsumer(streams: StreamKey[], options: ResolvedConsumerOptions) {
     return (await RedisConsumer.open(
-      this.#client,
+      this.#topology,
       this.#config,
       this.#lifecycle,
       streams,
@@ -121,6 +128,6 @@ export class RedisStreamer extends AbstractStreamer {
   }
 
   protected async _disconnect(): Promise<void> {
-    this.#client.destroy();
+    this.#topology.destroy();
   }
 }

@@ -58,10 +58,28 @@ describe('connect', () => {
     await Promise.all([viaUrl.disconnect(), viaOption.disconnect()]);
   });
 
-  it('several hosts (a cluster) are refused, naming them', async () => {
-    const error = await failure(connect('redis://127.0.0.1:7000,127.0.0.1:7001'));
-    expect(error.code).toBe('UNSUPPORTED');
+  it('several hosts are a cluster: none answering is CONNECT, naming them', async () => {
+    const [a, b] = await Promise.all([freePort(), freePort()]);
+    const error = await failure(connect(`redis://127.0.0.1:${a},127.0.0.1:${b}`));
+    expect(error.code).toBe('CONNECT');
+    expect(error.message).toContain(`127.0.0.1:${b}`);
+  });
+
+  it('cluster: false with several hosts is refused, naming them', async () => {
+    const error = await failure(
+      connect('redis://127.0.0.1:7000,127.0.0.1:7001', { cluster: false }),
+    );
+    expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toContain('127.0.0.1:7001');
+  });
+
+  it("cluster: 'auto' on a plain server connects to it as a single server", async () => {
+    const s = await open(redisUrl(), { cluster: 'auto' });
+    expect(s.cluster).toBe(false);
+    await s.disconnect();
+    const error = await failure(connect(redisUrl(), { cluster: 'yes' }));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toContain('yes');
   });
 
   it("fromClient copies a user's client (here its database) and leaves it open", async () => {

@@ -1,0 +1,238 @@
+import { createCluster } from '@redis/client';
+import { describe, StreamerError } from '@streamer/core';
+import {
+  COMMAND_OPTIONS,
+  type Lifecycle,
+  nodeReconnectStrategy,
+  openClient,
+  type RedisClient,
+  toStreamerError,
+  withDeadline,
+} from './connection.js';
+import type { ConnectionConfig } from './options.js';
+import { slotOf } from './slot.js';
+
+type Args = (string | Buffer)[];
+
+/** A connection of a consumer's own for blocking reads, and how to interrupt its read. */
+export interface Reader {
+  client: RedisClient;
+  /** Its CLIENT ID, for CLIENT UNBLOCK; '' when the user may not run CLIENT. */
+  id: string;
+  /** The shared command connection of the same server, which sends the CLIENT UNBLOCK. */
+  node: RedisClient;
+}
+type CommandOptions = Parameters<RedisClient['sendCommand']>[1];
+
+/**
+ * Where commands go. A single server is a cluster of one: every key is in the same read group and
+ * on the same node, and the rest of the backend never asks which kind it has. On a cluster,
+ * node-redis routes each keyed command to its slot's master and follows MOVED and ASK itself.
+ */
+export interface Topology {
+  readonly cluster: boolean;
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  /** A command about `key`, sent to the master that holds it. */
+  send<T = unknown>(key: string, args: Args, options?: CommandOptions): Promise<T>;
+  /** The shared command connection of the master holding `key` (WAIT, CLIENT UNBLOCK). */
+  nodeOf(key: string): Promise<RedisClient>;
+  /** The shared command connections of every master (SCAN runs on each). */
+  masters(): Promise<RedisClient[]>;
+  /**
+   * Which read group a key belongs to: keys of one group can be read by one XREAD (the same slot
+   * on a cluster; everything on a single server).
+   */
+  readGroupOf(key: string): number;
+  /**
+   * A new connection of its own to the master now holding `key`, for blocking reads (BLOCK holds
+   * its socket). It does not reconnect by itself: when its node goes away, the reader asks again,
+   * and may be sent to another node.
+   */
+  openReader(key: string): Promise<Reader>;
+  destroy(): void;
+}
+
+/** A single server: one shared command connection, readers are new connections to it. */
+class Single implements Topology {
+  readonly cluster = false;
+  readonly #client: RedisClient;
+  readonly #config: ConnectionConfig;
+  readonly #lifecycle: Lifecycle;
+
+  constructor(client: RedisClient, config: ConnectionConfig, lifecycle: Lifecycle) {
+    this.#client = client;
+    this.#config = config;
+    this.#lifecycle = lifecycle;
+  }
+
+  get isOpen() {
+    return this.#client.isOpen;
+  }
+
+  get isReady() {
+    return this.#client.isReady;
+  }
+
+  send<T>(_key: string, args: Args, options?: CommandOptions): Promise<T> {
+    return this.#client.sendCommand(args, options) as Promise<T>;
+  }
+
+  async nodeOf(): Promise<RedisClient> {
+    return this.#client;
+  }
+
+  async masters(): Promise<RedisClient[]> {
+    return [this.#client];
+  }
+
+  readGroupOf(): number {
+    return 0;
+  }
+
+  async openReader(): Promise<Reader> {
+    return reader(
+      await openClient({ ...this.#config, reconnect: false }, this.#lifecycle),
+      this.#client,
+    );
+  }
+
+  destroy(): void {
+    this.#client.destroy();
+  }
+}
+
+function makeCluster(config: ConnectionConfig, lifecycle: Lifecycle) {
+  const defaults = {
+    username: config.username,
+    password: config.password,
+    socket: {
+      connectTimeout: config.timeoutMs,
+      ...(config.tls ?? {}),
+      reconnectStrategy: nodeReconnectStrategy(config, (attempt) =>
+        lifecycle.emit('reconnecting', attempt),
+      ),
+    },
+    // As on a single server: commands fail at once while a node is away, and the producer
+    // retries them in send order.
+    disableOfflineQueue: true,
+  };
+  return createCluster({
+    rootNodes: config.seeds.map(({ host, port }) => ({
+      socket: { host, port, ...(config.tls ?? {}) },
+    })),
+    defaults,
+    commandOptions: COMMAND_OPTIONS,
+    ...(config.nodeAddressMap ? { nodeAddressMap: config.nodeAddressMap as never } : {}),
+  });
+}
+
+type ClusterClient = ReturnType<typeof makeCluster>;
+type ClusterNode = ClusterClient['masters'][number];
+
+class Cluster implements Topology {
+  readonly cluster = true;
+  readonly #cluster: ClusterClient;
+  readonly #config: ConnectionConfig;
+  readonly #lifecycle: Lifecycle;
+
+  constructor(cluster: ClusterClient, config: ConnectionConfig, lifecycle: Lifecycle) {
+    this.#cluster = cluster;
+    this.#config = config;
+    this.#lifecycle = lifecycle;
+  }
+
+  get isOpen() {
+    return this.#cluster.isOpen;
+  }
+
+  get isReady() {
+    return this.#cluster.isReady;
+  }
+
+  send<T>(key: string, args: Args, options?: CommandOptions): Promise<T> {
+    return this.#cluster.sendCommand(key, false, args, options) as Promise<T>;
+  }
+
+  async nodeOf(key: string): Promise<RedisClient> {
+    return this.#node(this.#cluster.slots[slotOf(key)]!.master);
+  }
+
+  async masters(): Promise<RedisClient[]> {
+    return Promise.all(this.#cluster.masters.map((node) => this.#node(node)));
+  }
+
+  readGroupOf(key: string): number {
+    return slotOf(key);
+  }
+
+  async openReader(key: string): Promise<Reader> {
+    // A keyed command first: when our slot map is stale it answers MOVED, and node-redis
+    // rediscovers the cluster before we pick the master.
+    await this.send(key, ['EXISTS', key]);
+    const node = await this.nodeOf(key);
+    const { host, port } = (node.options?.socket ?? {}) as { host: string; port: number };
+    const config = { ...this.#config, host, port, reconnect: false as const };
+    return reader(await openClient(config, this.#lifecycle), node);
+  }
+
+  #node(node: ClusterNode): Promise<RedisClient> {
+    return this.#cluster.nodeClient(node) as unknown as Promise<RedisClient>;
+  }
+
+  destroy(): void {
+    this.#cluster.destroy();
+  }
+}
+
+async function reader(client: RedisClient, node: RedisClient): Promise<Reader> {
+  const id = await client.sendCommand(['CLIENT', 'ID']).then(String, () => '');
+  return { client, id, node };
+}
+
+/** Whether the server at `client` is a cluster node (INFO cluster: `cluster_enabled:1`). */
+async function isClusterNode(client: RedisClient): Promise<boolean> {
+  const info = String(await client.sendCommand(['INFO', 'cluster']));
+  return /cluster_enabled:1/.test(info);
+}
+
+/**
+ * Connects to a single server or a cluster. `cluster: 'auto'` (the default) takes several seed
+ * hosts for a cluster, and asks a single host whether it is a cluster node.
+ */
+export async function openTopology(
+  config: ConnectionConfig,
+  lifecycle: Lifecycle,
+): Promise<Topology> {
+  if (config.cluster === 'auto' ? config.seeds.length === 1 : !config.cluster) {
+    if (config.cluster === false && config.seeds.length > 1)
+      throw new StreamerError(
+        'INVALID_ARGUMENT',
+        `cluster: false takes one host, got ${config.seeds.map((s) => `${s.host}:${s.port}`).join(', ')}`,
+      );
+    const client = await openClient(config, lifecycle);
+    if (config.cluster === false || !(await isClusterNode(client).catch(() => false)))
+      return new Single(client, config, lifecycle);
+    client.destroy();
+  }
+  const cluster = makeCluster(config, lifecycle);
+  let connected = false;
+  cluster.on('error', (error: Error) => {
+    if (connected) lifecycle.report(toStreamerError(error, 'Redis Cluster error'));
+  });
+  cluster.on('node-ready', () => {
+    if (connected) lifecycle.emit('connect');
+  });
+  try {
+    await withDeadline(cluster.connect(), config.timeoutMs);
+  } catch (cause) {
+    cluster.destroy();
+    throw new StreamerError(
+      'CONNECT',
+      `Cannot connect to the Redis Cluster at ${config.seeds.map((s) => `${s.host}:${s.port}`).join(', ')}: ${(cause as Error)?.message ?? describe(cause)}`,
+      { cause, retriable: true },
+    );
+  }
+  connected = true;
+  return new Cluster(cluster, config, lifecycle);
+}
