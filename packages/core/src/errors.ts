@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'ABORTED',
   'CORRUPT_DATA',
   'PAYLOAD_TOO_LARGE',
+  'NOT_REPLICATED',
   'BACKEND',
 ] as const;
 

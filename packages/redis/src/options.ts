@@ -52,9 +52,28 @@ export interface BaseClient {
   duplicate(overrides?: object): unknown;
 }
 
+/** What `fromClient` needs of a node-redis cluster client (its options are `_options`). */
+export interface BaseCluster {
+  _options?: {
+    rootNodes?: { socket?: { host?: string; port?: number } }[];
+    defaults?: { socket?: object } & Record<string, unknown>;
+    keyPrefix?: unknown;
+  };
+  duplicate(overrides?: object): unknown;
+}
+
+function clusterClient(client: unknown): BaseCluster | undefined {
+  const c = client as { nodeClient?: unknown; masters?: unknown } | undefined;
+  return typeof c?.nodeClient === 'function' && Array.isArray(c.masters)
+    ? (client as BaseCluster)
+    : undefined;
+}
+
 export interface ConnectionConfig {
   /** A user's client whose settings every connection copies (`fromClient`). */
   base?: BaseClient;
+  /** A user's cluster client, duplicated with our settings (`fromClient`). */
+  clusterBase?: BaseCluster;
   /** This connection's server. */
   host: string;
   port: number;
@@ -204,8 +223,19 @@ export function resolveConfig(urls: URL[], input: Record<string, unknown>): Stre
   };
 }
 
-/** Producer options beyond core's: trimming on every XADD. */
-export type RedisProducerOptions = TrimOptions;
+/** Producer options beyond core's: trimming on every XADD, and replica acks. */
+export interface RedisProducerOptions extends TrimOptions {
+  /**
+   * `'leader'` (default): a send resolves once the master stored it. `'replicas'`: once
+   * `replicas` replicas of that master hold it too (WAIT, one per pipelined batch per node), or it
+   * rejects with a retriable NOT_REPLICATED (the message may still be stored).
+   */
+  acks?: 'leader' | 'replicas';
+  /** With `acks: 'replicas'`: how many, or `'all'` connected to the master (at least one). Default 'all'. */
+  replicas?: number | 'all';
+  /** With `acks: 'replicas'`: how long WAIT waits, in ms. Default 2000. */
+  replicaTimeoutMs?: number;
+}
 
 /** Consumer options beyond core's. */
 export interface RedisConsumerOptions {
@@ -234,15 +264,30 @@ export function resolveClientConfig(
 ): StreamerConfig {
   const base = client as BaseClient | undefined;
   if (typeof base?.duplicate !== 'function')
-    throw invalidArgument('client', client, 'a node-redis client (from createClient())');
-  if (base.options?.keyPrefix !== undefined) {
+    throw invalidArgument(
+      'client',
+      client,
+      'a node-redis client (from createClient() or createCluster())',
+    );
+  const keyPrefix = base.options?.keyPrefix ?? clusterClient(client)?._options?.keyPrefix;
+  if (keyPrefix !== undefined) {
     throw new StreamerError(
       'UNSUPPORTED',
-      `A client with keyPrefix ${describe(base.options.keyPrefix)} is not supported: stream keys are used as they are`,
+      `A client with keyPrefix ${describe(keyPrefix)} is not supported: stream keys are used as they are`,
     );
   }
-  const socket = (base.options?.socket ?? {}) as { host?: string; port?: number };
   const config = resolveConfig([new URL('redis://placeholder')], input);
+  const cluster = clusterClient(client);
+  if (cluster) {
+    // A createCluster() client: ours is its duplicate, with our settings over its node defaults.
+    const seeds = (cluster._options?.rootNodes ?? []).map((node) => ({
+      host: node.socket?.host ?? 'localhost',
+      port: node.socket?.port ?? 6379,
+    }));
+    Object.assign(config.connection, { clusterBase: cluster, cluster: true, seeds, ...seeds[0] });
+    return config;
+  }
+  const socket = (base.options?.socket ?? {}) as { host?: string; port?: number };
   config.connection.base = base;
   config.connection.host = socket.host ?? 'localhost';
   config.connection.port = socket.port ?? 6379;

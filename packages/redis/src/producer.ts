@@ -12,6 +12,7 @@ import { isConnectionError, type Lifecycle, toStreamerError } from './connection
 import { entrySequence } from './entry-id.js';
 import type { RawEntry } from './groups.js';
 import { pushFields, shardKey, wirePayload } from './layout.js';
+import { ReplicaAcks, replicaAckOptions } from './replication.js';
 import type { Topology } from './topology.js';
 import { trimArgs } from './trim.js';
 
@@ -74,6 +75,8 @@ export class RedisProducer extends AbstractProducer {
   readonly #messageField: string;
   readonly #sharded: boolean;
   readonly #trim: string[];
+  /** acks: 'replicas': confirms stored sends with WAIT before they resolve. */
+  readonly #replicas: ReplicaAcks | undefined;
   #counter = 0;
   /** XADDs written and not yet answered: at most WINDOW, the rest wait in `#queued`. */
   #inFlight = 0;
@@ -100,6 +103,8 @@ export class RedisProducer extends AbstractProducer {
     this.#messageField = messageField;
     this.#sharded = options.shards > 1;
     this.#trim = trimArgs(options.extra);
+    const replicas = replicaAckOptions(options.extra);
+    this.#replicas = replicas && new ReplicaAcks(redis, replicas);
   }
 
   protected _send(message: OutgoingMessage): Promise<Receipt> {
@@ -169,7 +174,8 @@ export class RedisProducer extends AbstractProducer {
       (reply) => {
         this.#inFlight--;
         if (this.#queuedHead < this.#queued.length) this.#pump();
-        return this.#stored(op, reply.toString());
+        const receipt = this.#stored(op, reply.toString());
+        return this.#replicas ? this.#replicas.confirm(op.key).then(() => receipt) : receipt;
       },
       (error) => {
         this.#inFlight--;
@@ -290,7 +296,10 @@ export class RedisProducer extends AbstractProducer {
       if (sameFields(fields, sent)) {
         sent = undefined;
         try {
-          op.resolve!(this.#stored(op, id));
+          const receipt = this.#stored(op, id);
+          if (this.#replicas)
+            this.#replicas.confirm(op.key).then(() => op.resolve!(receipt), op.reject);
+          else op.resolve!(receipt);
         } catch (error) {
           op.reject!(error); // stored, but its id does not fit a sequence
         }

@@ -117,6 +117,23 @@ function makeCluster(config: ConnectionConfig, lifecycle: Lifecycle) {
     // retries them in send order.
     disableOfflineQueue: true,
   };
+  const base = config.clusterBase;
+  if (base) {
+    // A user's cluster: its nodes, credentials and TLS, with our settings on top.
+    const theirs = base._options?.defaults ?? {};
+    return base.duplicate({
+      commandOptions: COMMAND_OPTIONS,
+      defaults: {
+        ...theirs,
+        socket: { ...theirs.socket, reconnectStrategy: defaults.socket.reconnectStrategy },
+        disableOfflineQueue: true,
+      },
+    }) as ReturnType<typeof makeDefaultCluster>;
+  }
+  return makeDefaultCluster(config, defaults);
+}
+
+function makeDefaultCluster(config: ConnectionConfig, defaults: object) {
   return createCluster({
     rootNodes: config.seeds.map(({ host, port }) => ({
       socket: { host, port, ...(config.tls ?? {}) },
@@ -172,7 +189,8 @@ class Cluster implements Topology {
     await this.send(key, ['EXISTS', key]);
     const node = await this.nodeOf(key);
     const { host, port } = (node.options?.socket ?? {}) as { host: string; port: number };
-    const config = { ...this.#config, host, port, reconnect: false as const };
+    // A copy of the node's own connection: the cluster's credentials and TLS, our settings.
+    const config = { ...this.#config, base: node, host, port, reconnect: false as const };
     return reader(await openClient(config, this.#lifecycle), node);
   }
 
