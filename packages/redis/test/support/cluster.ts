@@ -98,11 +98,24 @@ interface Parsed {
 
 class PortInUse extends Error {}
 
-/** Every redis-server still running, killed when this process exits without stop(). */
+/**
+ * Every redis-server still running, killed when this process exits without stop() (a test that
+ * timed out, a worker that vitest terminates), so that no cluster outlives its test run.
+ */
 const alive = new Set<ChildProcess>();
-process.once('exit', () => {
+const dirs = new Set<string>();
+const killAll = () => {
   for (const child of alive) child.kill('SIGKILL');
-});
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+};
+process.once('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAll();
+    // Die of the signal as before, unless someone else handles it.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  });
+}
 
 /**
  * A throwaway Redis Cluster on loopback: `masters` masters with `replicas` replicas each, one
@@ -120,6 +133,7 @@ export class TestCluster {
     this.options = { masters: 3, replicas: 1, nodeTimeoutMs: 1000, extraArgs: [], ...options };
     if (this.options.masters < 3) throw new Error('redis-cli --cluster create needs 3 masters');
     this.dir = mkdtempSync(join(tmpdir(), 'streamer-cluster-'));
+    dirs.add(this.dir);
   }
 
   /** `redis://127.0.0.1:p1,127.0.0.1:p2,…`: the masters the cluster was created with, as seeds. */
@@ -165,6 +179,7 @@ export class TestCluster {
   async stop(): Promise<void> {
     await Promise.all([...this.#nodes.keys()].map((address) => this.#kill(address)));
     rmSync(this.dir, { recursive: true, force: true });
+    dirs.delete(this.dir);
   }
 
   /** The cluster as a live node sees it (CLUSTER NODES), with our pids. */
