@@ -235,6 +235,11 @@ export interface RedisProducerOptions extends TrimOptions {
   replicas?: number | 'all';
   /** With `acks: 'replicas'`: how long WAIT waits, in ms. Default 2000. */
   replicaTimeoutMs?: number;
+  /**
+   * How long a send may wait, from `send()`, for Redis to be reachable again (a restart, a
+   * failover, a cluster that is down) before it rejects with a retriable CONNECT. Default 120000.
+   */
+  deliveryTimeoutMs?: number;
 }
 
 /** Consumer options beyond core's. */

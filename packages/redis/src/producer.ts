@@ -1,7 +1,9 @@
 import {
   AbstractProducer,
+  durationMs,
   invalidArgument,
   type OutgoingMessage,
+  positiveInteger,
   type Receipt,
   type ResolvedProducerOptions,
   StreamerError,
@@ -75,6 +77,8 @@ export class RedisProducer extends AbstractProducer {
   readonly #messageField: string;
   readonly #sharded: boolean;
   readonly #trim: string[];
+  /** How long a send may wait for Redis to be reachable (and the cluster up) before it fails. */
+  readonly #deliveryTimeoutMs: number;
   /** acks: 'replicas': confirms stored sends with WAIT before they resolve. */
   readonly #replicas: ReplicaAcks | undefined;
   #counter = 0;
@@ -103,6 +107,11 @@ export class RedisProducer extends AbstractProducer {
     this.#messageField = messageField;
     this.#sharded = options.shards > 1;
     this.#trim = trimArgs(options.extra);
+    this.#deliveryTimeoutMs = durationMs(
+      'deliveryTimeoutMs',
+      positiveInteger('deliveryTimeoutMs', options.extra.deliveryTimeoutMs, 120_000),
+      120_000,
+    );
     const replicas = replicaAckOptions(options.extra);
     this.#replicas = replicas && new ReplicaAcks(redis, replicas);
   }
@@ -214,6 +223,17 @@ export class RedisProducer extends AbstractProducer {
       // Let every failure of the dropped connection arrive, and the client reconnect.
       await sleep(attempt === 0 ? 10 : 100);
       if (this.#held === undefined) return; // given up meanwhile
+      const oldest = Math.min(...this.#held.map((op) => op.issuedAt));
+      if (Date.now() - oldest > this.#deliveryTimeoutMs) {
+        this.#rejectHeld(
+          new StreamerError(
+            'CONNECT',
+            `Redis could not take this send within deliveryTimeoutMs ${this.#deliveryTimeoutMs}: it was not stored`,
+            { retriable: true },
+          ),
+        );
+        return;
+      }
       if (!this.#redis.isOpen) {
         this.#rejectHeld(new StreamerError('DISCONNECTED', 'The Redis connection was closed'));
         return;

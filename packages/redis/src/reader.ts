@@ -311,13 +311,21 @@ export class ReadLoop {
       this.#askUntil = Date.now() + ASK_MODE_MS;
       return undefined;
     }
-    const deleted = message.startsWith('NOGROUP') || message.startsWith('UNBLOCKED');
-    if (deleted && this.#group !== undefined) {
+    const unblocked = message.startsWith('UNBLOCKED');
+    if ((unblocked || message.startsWith('NOGROUP')) && this.#group !== undefined) {
       // A key was deleted (and maybe re-created) under us, while we read (UNBLOCKED) or between
-      // reads (NOGROUP): recreate the group and go on.
+      // reads (NOGROUP), or migrated to another node: recreate the group where it now is (an
+      // existing group is kept) and go on.
       await this.#ctx.recreateGroups(this.sources);
+    }
+    if (unblocked) {
+      // Also what a master demoted by CLUSTER FAILOVER answers a blocked read: read again, from
+      // the node that now holds the slot.
+      this.close();
+      this.#reader = undefined;
       return undefined;
     }
+    if (message.startsWith('NOGROUP') && this.#group !== undefined) return undefined;
     if (!isConnectionError(error)) return error;
     this.close();
     this.#reader = undefined; // a new connection, maybe to another node

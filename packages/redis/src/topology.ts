@@ -103,20 +103,39 @@ class Single implements Topology {
 }
 
 function makeCluster(config: ConnectionConfig, lifecycle: Lifecycle) {
+  const backoff = nodeReconnectStrategy(config, (attempt) =>
+    lifecycle.emit('reconnecting', attempt),
+  );
+  // Node connections reconnect with backoff once they were up. The first connect to a node that
+  // refuses (a dead master still named in the slot map) gives up instead: node-redis would retry
+  // it forever, and every command for its slots would wait on it. Given up, they fail, are
+  // retried by us, and a later command connects again, to whichever node then holds the slot.
+  const ready = new Set<string>();
+  const reconnectStrategy = (retries: number, cause: Error) => {
+    const { address, port } = cause as { address?: string; port?: number };
+    if (port !== undefined && !ready.has(`${address}:${port}`)) return cause;
+    return backoff(retries, cause);
+  };
   const defaults = {
     username: config.username,
     password: config.password,
-    socket: {
-      connectTimeout: config.timeoutMs,
-      ...(config.tls ?? {}),
-      reconnectStrategy: nodeReconnectStrategy(config, (attempt) =>
-        lifecycle.emit('reconnecting', attempt),
-      ),
-    },
+    socket: { connectTimeout: config.timeoutMs, ...(config.tls ?? {}), reconnectStrategy },
     // As on a single server: commands fail at once while a node is away, and the producer
     // retries them in send order.
     disableOfflineQueue: true,
   };
+  const cluster = makeNodes(config, defaults);
+  cluster.on('node-ready', ({ host, port }: { host: string; port: number }) =>
+    ready.add(`${host}:${port}`),
+  );
+  return cluster;
+}
+
+/** The node-redis cluster client: the user's duplicated, or one of ours. */
+function makeNodes(
+  config: ConnectionConfig,
+  defaults: { socket: { reconnectStrategy: unknown } } & Record<string, unknown>,
+) {
   const base = config.clusterBase;
   if (base) {
     // A user's cluster: its nodes, credentials and TLS, with our settings on top.
@@ -128,10 +147,20 @@ function makeCluster(config: ConnectionConfig, lifecycle: Lifecycle) {
         socket: { ...theirs.socket, reconnectStrategy: defaults.socket.reconnectStrategy },
         disableOfflineQueue: true,
       },
+      ...CLUSTER_OPTIONS,
     }) as ReturnType<typeof makeDefaultCluster>;
   }
   return makeDefaultCluster(config, defaults);
 }
+
+const CLUSTER_OPTIONS = {
+  // A node is connected when a command first needs it: a dead node in the slot map must not stop
+  // connect(), or the keys of every other node from being used.
+  minimizeConnections: true,
+  // While a node's connection is down, ask the cluster for its slot map every 250 ms (default 5 s):
+  // after a failover, commands reach the promoted replica that much sooner.
+  topologyRefreshOnReconnectionAttemptStrategy: 250,
+} as const;
 
 function makeDefaultCluster(config: ConnectionConfig, defaults: object) {
   return createCluster({
@@ -140,6 +169,7 @@ function makeDefaultCluster(config: ConnectionConfig, defaults: object) {
     })),
     defaults,
     commandOptions: COMMAND_OPTIONS,
+    ...CLUSTER_OPTIONS,
     ...(config.nodeAddressMap ? { nodeAddressMap: config.nodeAddressMap as never } : {}),
   });
 }
@@ -172,7 +202,17 @@ class Cluster implements Topology {
   }
 
   async nodeOf(key: string): Promise<RedisClient> {
-    return this.#node(this.#cluster.slots[slotOf(key)]!.master);
+    const slot = slotOf(key);
+    const shard = this.#cluster.slots[slot];
+    if (!shard)
+      throw new StreamerError(
+        'CONNECT',
+        `No node of the cluster serves slot ${slot} (key ${JSON.stringify(key)})`,
+        {
+          retriable: true,
+        },
+      );
+    return this.#node(shard.master);
   }
 
   async masters(): Promise<RedisClient[]> {
