@@ -1,14 +1,10 @@
+import { type Message, type SeqPos, StreamerError, type StreamKey } from '@streamer/core';
 import {
   AbstractConsumer,
   type AckRef,
   AsyncQueue,
-  type Message,
-  type MessageHeader,
   type ResolvedConsumerOptions,
-  type SeqPos,
-  StreamerError,
-  type StreamKey,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import { Cursor, type CursorTarget } from './cursor.js';
 import type { FileMessage } from './format.js';
 import { HEADER_SIZE } from './format.js';
@@ -48,7 +44,7 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
   readonly #uncommitted = new Map<string, Map<number, Uncommitted>>();
 
   constructor(path: string, streams: StreamKey[], options: ResolvedConsumerOptions) {
-    super(streams, options);
+    super(streams, options, 'file');
     this.path = path;
     this.#all = streams.includes(WILDCARD);
     this.#streams = new Set(streams);

@@ -1,4 +1,5 @@
-import type { AsyncQueue, ResolvedConsumerOptions, SeqPos, StreamerError } from '@streamer/core';
+import type { SeqPos, StreamerError } from '@streamer/core';
+import type { AsyncQueue, ResolvedConsumerOptions } from '@streamer/core/backend';
 import { Cursor, type CursorTarget } from './cursor.js';
 import type { FileMessage } from './format.js';
 import { HEADER_SIZE } from './format.js';

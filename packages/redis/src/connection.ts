@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createClient, ErrorReply, RESP_TYPES } from '@redis/client';
-import { backoffDelay, describe, StreamerError } from '@streamer/core';
+import { StreamerError } from '@streamer/core';
+import { backoffDelay, describeValue as describe } from '@streamer/core/backend';
 import type { ConnectionConfig } from './options.js';
 
 /**

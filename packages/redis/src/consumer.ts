@@ -1,18 +1,20 @@
 import { RESP_TYPES } from '@redis/client';
 import {
+  type Message,
+  type MessageHeader,
+  type SeqPos,
+  StreamerError,
+  type StreamKey,
+} from '@streamer/core';
+import {
   AbstractConsumer,
   type AckRef,
   AsyncQueue,
   abortError,
   backoffDelay,
-  type Message,
-  type MessageHeader,
   type ResolvedConsumerOptions,
-  type SeqPos,
-  StreamerError,
-  type StreamKey,
   sleep,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import {
   isConnectionError,
   type Lifecycle,

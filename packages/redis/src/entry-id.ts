@@ -1,4 +1,5 @@
-import { describe, StreamerError } from '@streamer/core';
+import { StreamerError } from '@streamer/core';
+import { describeValue as describe } from '@streamer/core/backend';
 
 /**
  * A Redis stream entry id `ms-n` maps to the sequence `(ms << 16n) | n`, as SeaStreamer does, so

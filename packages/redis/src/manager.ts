@@ -1,11 +1,9 @@
+import { type Message, type StreamKey, validateStreamKey } from '@streamer/core';
 import {
-  describe,
+  describeValue as describe,
   invalidArgument,
-  type Message,
   positiveInteger,
-  type StreamKey,
-  validateStreamKey,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import { type RedisClient, send, toStreamerError } from './connection.js';
 import { scanStreams, streamKeys } from './discovery.js';
 import { compareEntryIds } from './entry-id.js';

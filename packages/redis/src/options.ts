@@ -1,11 +1,11 @@
+import { StreamerError } from '@streamer/core';
 import {
-  describe,
+  describeValue as describe,
   durationMs,
   invalidArgument,
   nonNegative,
   positiveInteger,
-  StreamerError,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import type { TrimOptions } from './trim.js';
 
 /** Options of `connect('redis://…', options)`; values here win over the URL's. */

@@ -1,13 +1,11 @@
+import { type Receipt, StreamerError, type Supports } from '@streamer/core';
 import {
   AbstractProducer,
   invalidArgument,
   type OutgoingMessage,
-  type Receipt,
   type ResolvedProducerOptions,
-  StreamerError,
-  type Supports,
   sleep,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import {
   isConnectionError,
   type Lifecycle,

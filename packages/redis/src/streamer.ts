@@ -1,19 +1,19 @@
+import type { StreamKey, Supports } from '@streamer/core';
 import {
   AbstractStreamer,
+  defineSupports,
   type Endable,
   onEnd,
   type ResolvedConsumerOptions,
   type ResolvedProducerOptions,
-  type StreamKey,
-  type Supports,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import { Lifecycle, type LifecycleEvents, openClient, type RedisClient } from './connection.js';
 import { RedisConsumer } from './consumer.js';
 import { RedisManager } from './manager.js';
 import type { StreamerConfig } from './options.js';
 import { RedisProducer } from './producer.js';
 
-export const REDIS_SUPPORTS: Supports = Object.freeze({
+export const REDIS_SUPPORTS: Supports = defineSupports({
   realtime: true,
   history: true,
   resumable: true,

@@ -1,4 +1,5 @@
-import { describe, invalidArgument, StreamerError } from '@streamer/core';
+import { StreamerError } from '@streamer/core';
+import { describeValue as describe, invalidArgument } from '@streamer/core/backend';
 import { parseEntryId } from './entry-id.js';
 
 export interface TrimOptions {

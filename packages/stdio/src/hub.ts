@@ -1,12 +1,6 @@
 import type { Readable } from 'node:stream';
-import {
-  type AsyncQueue,
-  type Message,
-  type ShardId,
-  StreamerError,
-  type StreamKey,
-  StreamMessage,
-} from '@streamer/core';
+import { type Message, type ShardId, StreamerError, type StreamKey } from '@streamer/core';
+import { type AsyncQueue, StreamMessage } from '@streamer/core/backend';
 import { BROADCAST, type ParsedLine, parseLine } from './line-format.js';
 
 /** A consumer as the hub sees it: what it reads and where its messages go. */

@@ -1,41 +1,37 @@
 import type { Readable, Writable } from 'node:stream';
 import {
+  type Backend,
+  type Message,
+  type Receipt,
+  StreamerError,
+  type StreamKey,
+  type Supports,
+} from '@streamer/core';
+import {
   AbstractConsumer,
   AbstractProducer,
   AbstractStreamer,
   AsyncQueue,
-  type Backend,
-  describe,
+  defineSupports,
+  describeValue,
   type Endable,
   invalidArgument,
-  type Message,
   type OutgoingMessage,
   positiveInteger,
-  type Receipt,
   type ResolvedConsumerOptions,
   type ResolvedProducerOptions,
-  StreamerError,
-  type StreamKey,
   StreamMessage,
-  type Supports,
   toBytes,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import { existingHub, type Hub, hubFor, type Subscriber } from './hub.js';
 import { formatLine, formatTimestamp, lineText } from './line-format.js';
 import { type LineWriter, writerFor } from './writer.js';
 
-export const STDIO_SUPPORTS: Supports = Object.freeze({
+export const STDIO_SUPPORTS: Supports = defineSupports({
   realtime: true,
-  history: false,
-  resumable: false,
   loadBalanced: true,
-  failover: false,
-  seek: false,
-  rewind: false,
   shards: true,
-  headers: false,
   timestamps: true,
-  binaryPayloads: false,
 });
 
 export interface StdioConnectOptions {
@@ -96,7 +92,7 @@ class StdioProducer extends AbstractProducer {
     anchor: StreamKey | undefined,
     options: ResolvedProducerOptions,
   ) {
-    super(anchor, options, STDIO_SUPPORTS);
+    super(anchor, options, STDIO_SUPPORTS, 'stdio');
     this.#streamer = streamer;
   }
 
@@ -135,7 +131,7 @@ class StdioConsumer extends AbstractConsumer {
     onError: (e: StreamerError) => void,
     loopback: boolean,
   ) {
-    super(streams, options);
+    super(streams, options, 'stdio');
     this.#hub = hub;
     this.#subscriber = {
       streams: new Set(streams),
@@ -206,7 +202,7 @@ export const backend: Backend = {
     if (url.host !== '') {
       throw new StreamerError(
         'INVALID_URL',
-        `stdio:// takes no host, got ${describe(url.host)}: use stdio:// or stdio:///stream1,stream2`,
+        `stdio:// takes no host, got ${describeValue(url.host)}: use stdio:// or stdio:///stream1,stream2`,
       );
     }
     return new StdioStreamer(resolveConnectOptions(options));
