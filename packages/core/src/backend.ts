@@ -6,6 +6,7 @@ export { AckTracker, type CommitFn } from './acks.js';
 export { AsyncQueue } from './async-queue.js';
 export { AbstractConsumer, type AckRef } from './consumer.js';
 export { abortError, describeValue, invalidArgument } from './errors.js';
+export { type GroupMember, InProcessGroup } from './group.js';
 export { pickShard, stableHash } from './hash.js';
 export { type Endable, onEnd } from './internal.js';
 export { StreamMessage, toBytes } from './message.js';

@@ -24,7 +24,7 @@ import {
   toBytes,
 } from '@streamer/core/backend';
 import { existingHub, type Hub, hubFor, type Subscriber } from './hub.js';
-import { formatLine, formatTimestamp, lineText } from './line-format.js';
+import { BROADCAST, formatLine, formatTimestamp, lineText } from './line-format.js';
 import { type LineWriter, writerFor } from './writer.js';
 
 export const STDIO_SUPPORTS: Supports = defineSupports({
@@ -133,12 +133,15 @@ class StdioConsumer extends AbstractConsumer {
   ) {
     super(streams, options, 'stdio');
     this.#hub = hub;
+    const subscribed = new Set<string>(streams);
     this.#subscriber = {
-      streams: new Set(streams),
       group: options.mode === 'loadBalanced' ? options.group : undefined,
       queue: new AsyncQueue<Message>(),
       readAhead: options.batchSize,
-      accepts: (stream, shard) => this.isAssigned(stream, shard),
+      // Broadcast lines (no stream key) go to every consumer.
+      wants: ({ streamKey, shardId }) =>
+        (streamKey === BROADCAST || subscribed.has(streamKey)) &&
+        this.isAssigned(streamKey, shardId),
       onError,
       endsWithInput: !loopback,
     };
