@@ -97,15 +97,9 @@ export class FileStreamer extends AbstractStreamer {
 
   protected async _createConsumer(streams: StreamKey[], options: ResolvedConsumerOptions) {
     const read = resolveReadOptions(options.extra, this.#options);
-    const consumer = new FileConsumer(this.path, streams, options);
     const balancer =
       options.mode === 'loadBalanced' ? LoadBalancer.for(this.path, options.group!) : undefined;
-    try {
-      await consumer.open(read, balancer);
-    } catch (error) {
-      await consumer.end().catch(() => {}); // let go of its AbortSignal listener and group
-      throw error;
-    }
+    const consumer = await FileConsumer.open(this.path, streams, options, read, balancer);
     return consumer as FileConsumer & Endable;
   }
 

@@ -84,28 +84,30 @@ function resolveConnectOptions(options: Record<string, unknown>): Resolved {
   };
 }
 
-class StdioProducer extends AbstractProducer {
-  readonly #streamer: StdioStreamer;
+/** Where a producer's lines go: what its streamer shares with it, and no one else. */
+interface Output {
+  writer(): LineWriter;
+  loopbackHub(): Hub | undefined;
+}
 
-  constructor(
-    streamer: StdioStreamer,
-    anchor: StreamKey | undefined,
-    options: ResolvedProducerOptions,
-  ) {
+class StdioProducer extends AbstractProducer {
+  readonly #output: Output;
+
+  constructor(output: Output, anchor: StreamKey | undefined, options: ResolvedProducerOptions) {
     super(anchor, options, STDIO_SUPPORTS, 'stdio');
-    this.#streamer = streamer;
+    this.#output = output;
   }
 
   protected async _send(message: OutgoingMessage): Promise<Receipt> {
     const payload = lineText(message.payload);
-    const writer = this.#streamer.writer();
+    const writer = this.#output.writer();
     const timestamp = message.timestamp ?? new Date();
     formatTimestamp(timestamp); // a bad one fails here, before it uses up a sequence number
     const header = { streamKey: message.streamKey, shardId: message.shardId, timestamp };
     const sequence = writer.nextSequence(message.streamKey, message.shardId);
     await writer.write(formatLine({ ...header, sequence }, payload));
     const receipt = { ...header, sequence };
-    this.#streamer
+    this.#output
       .loopbackHub()
       ?.dispatch(
         new StreamMessage(
@@ -163,6 +165,10 @@ export class StdioStreamer extends AbstractStreamer {
   readonly supports = STDIO_SUPPORTS;
   readonly #options: Resolved;
   #writer: LineWriter | undefined;
+  readonly #output: Output = {
+    writer: () => this.#lineWriter(),
+    loopbackHub: () => this.#loopbackHub(),
+  };
 
   constructor(options: Resolved) {
     super();
@@ -170,20 +176,20 @@ export class StdioStreamer extends AbstractStreamer {
   }
 
   /** The output's writer, made on the first send so a consumer-only process leaves stdout alone. */
-  writer(): LineWriter {
+  #lineWriter(): LineWriter {
     const output = this.#options.output ?? process.stdout;
     this.#writer ??= writerFor(output, this.#options.output ? 'output' : 'stdout');
     return this.#writer;
   }
 
   /** With loopback, the hub of this process's consumers (none yet: nobody to deliver to). */
-  loopbackHub(): Hub | undefined {
+  #loopbackHub(): Hub | undefined {
     if (!this.#options.loopback) return undefined;
     return existingHub(this.#options.input ?? process.stdin);
   }
 
   protected async _createProducer(stream: StreamKey | undefined, options: ResolvedProducerOptions) {
-    return new StdioProducer(this, stream, options) as StdioProducer & Endable;
+    return new StdioProducer(this.#output, stream, options) as StdioProducer & Endable;
   }
 
   protected async _createConsumer(streams: StreamKey[], options: ResolvedConsumerOptions) {
