@@ -1,12 +1,5 @@
-import {
-  describe,
-  invalidArgument,
-  MAX_TIMER_MS,
-  parseStreamerUrl,
-  parseStreamUrl,
-  StreamerError,
-  type StreamKey,
-} from '@streamer/core';
+import { parseStreamerUrl, parseStreamUrl, StreamerError, type StreamKey } from '@streamer/core';
+import { describeValue, invalidArgument, MAX_TIMER_MS } from '@streamer/core/backend';
 import { WILDCARD } from '@streamer/file';
 import { parseTimestamp } from '@streamer/stdio';
 import { badUsage, usage } from './errors.js';
@@ -51,7 +44,7 @@ export function readStreams(target: Target, url: string): StreamKey[] {
 export function oneStream(target: Target, url: string): StreamKey {
   if (target.streams.length !== 1) {
     throw badUsage(
-      `${describe(url)} names ${target.streams.length} streams; this command writes to exactly one, e.g. ${target.protocol}://…/my-stream`,
+      `${describeValue(url)} names ${target.streams.length} streams; this command writes to exactly one, e.g. ${target.protocol}://…/my-stream`,
     );
   }
   return target.streams[0]!;
@@ -63,7 +56,7 @@ export function positive(name: string, value: string | undefined): number | unde
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0)
     throw new StreamerError(
       'INVALID_ARGUMENT',
-      `${name} must be a positive integer, got ${describe(value)}`,
+      `${name} must be a positive integer, got ${describeValue(value)}`,
     );
   return n;
 }
@@ -74,7 +67,7 @@ export function nonNegative(name: string, value: string | undefined): number | u
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
     throw new StreamerError(
       'INVALID_ARGUMENT',
-      `${name} must be a non-negative integer, got ${describe(value)}`,
+      `${name} must be a non-negative integer, got ${describeValue(value)}`,
     );
   return n;
 }
@@ -95,7 +88,7 @@ export function timestamp(name: string, value: string | undefined): Date | undef
   if (date === undefined || Number.isNaN(date.getTime())) {
     throw new StreamerError(
       'INVALID_ARGUMENT',
-      `${name} must be a time like 2024-05-01T12:00:00Z or milliseconds since 1970, got ${describe(value)}`,
+      `${name} must be a time like 2024-05-01T12:00:00Z or milliseconds since 1970, got ${describeValue(value)}`,
     );
   }
   return date;

@@ -21,7 +21,7 @@ function runBrokenSuite(defect: string): Promise<{ code: number | null; output: 
   });
 }
 
-// A suite that passes a broken backend proves nothing: these run it against two and expect failures.
+// A suite that passes a broken backend proves nothing: these run it against three and expect failures.
 describe('the conformance suite bites', () => {
   it('fails a backend that drops every 1000th message', async () => {
     const { code, output } = await runBrokenSuite('drop');
@@ -33,5 +33,12 @@ describe('the conformance suite bites', () => {
     const { code, output } = await runBrokenSuite('reorder');
     expect(code).not.toBe(0);
     expect(output).toMatch(/×.*(per-stream order|each in order|not starved)/);
+  }, 120_000);
+
+  it('fails a backend whose manifest is not frozen and says less than it does', async () => {
+    const { code, output } = await runBrokenSuite('manifest');
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/×.*streamer\.supports names every capability/);
+    expect(output).toMatch(/×.*without seek: seek\(\) rejects UNSUPPORTED/);
   }, 120_000);
 });

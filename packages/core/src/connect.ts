@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, StreamerError } from './errors.js';
+import { describeValue, StreamerError } from './errors.js';
 import { memoryBackend } from './memory.js';
 import type { Backend, Streamer } from './types.js';
 import { parseStreamerUrl } from './url.js';
@@ -25,7 +25,7 @@ export function registerBackend(protocol: string, backend: Backend | string): vo
   if (typeof protocol !== 'string' || !PROTOCOL.test(protocol)) {
     throw new StreamerError(
       'INVALID_ARGUMENT',
-      `protocol must be lower case like "redis", got ${describe(protocol)}`,
+      `protocol must be lower case like "redis", got ${describeValue(protocol)}`,
     );
   }
   const valid =
@@ -51,7 +51,7 @@ export async function connect(
   if (typeof options !== 'object' || options === null) {
     throw new StreamerError(
       'INVALID_ARGUMENT',
-      `connect options must be an object, got ${describe(options)}`,
+      `connect options must be an object, got ${describeValue(options)}`,
     );
   }
   const protocol = urls[0]!.protocol.slice(0, -1);

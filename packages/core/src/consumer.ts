@@ -63,6 +63,8 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
   /** Shards explicitly assigned per stream; a stream absent here reads every shard. */
   protected readonly assignments = new Map<StreamKey, Set<ShardId>>();
   readonly #acks: AckTracker<Ack> | undefined;
+  /** 'The stdio' or 'This': how errors name the backend. */
+  readonly #backend: string;
   #ending: Promise<void> | undefined;
   #aborted = false;
   #endListeners: (() => void)[] = [];
@@ -71,7 +73,9 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
     this.end().catch(() => {});
   };
 
-  constructor(streams: readonly StreamKey[], options: ResolvedConsumerOptions) {
+  /** `backend` (e.g. 'stdio') names the backend in the errors of what it cannot do. */
+  constructor(streams: readonly StreamKey[], options: ResolvedConsumerOptions, backend?: string) {
+    this.#backend = backend === undefined ? 'This' : `The ${backend}`;
     this.streams = streams;
     this.options = options;
     if (options.mode !== 'realtime' && options.autoCommit !== 'immediate') {
@@ -95,11 +99,13 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
   protected abstract _end(): Promise<void>;
 
   protected _seek(_to: Date): Promise<void> {
-    return Promise.reject(new StreamerError('UNSUPPORTED', 'This backend cannot seek'));
+    return Promise.reject(new StreamerError('UNSUPPORTED', `${this.#backend} backend cannot seek`));
   }
 
   protected _rewind(_to: SeqPos): Promise<void> {
-    return Promise.reject(new StreamerError('UNSUPPORTED', 'This backend cannot rewind'));
+    return Promise.reject(
+      new StreamerError('UNSUPPORTED', `${this.#backend} backend cannot rewind`),
+    );
   }
 
   /** What is kept of an acked message for `_commit`; the default (its position) fits `AckRef`. */

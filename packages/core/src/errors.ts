@@ -60,7 +60,7 @@ export function isStreamerError(error: unknown, code?: ErrorCode): error is Stre
 }
 
 /** Renders a value for an error message: strings quoted, long values cut. */
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   let text: string;
   if (typeof value === 'string') text = JSON.stringify(value);
   else if (typeof value === 'bigint') text = `${value}n`;
@@ -80,7 +80,7 @@ export function describe(value: unknown): string {
 export function invalidArgument(name: string, value: unknown, expected: string): StreamerError {
   return new StreamerError(
     'INVALID_ARGUMENT',
-    `${name} must be ${expected}, got ${describe(value)}`,
+    `${name} must be ${expected}, got ${describeValue(value)}`,
   );
 }
 

@@ -5,16 +5,8 @@ import { StreamMessage, toBytes } from './message.js';
 import type { ResolvedConsumerOptions, ResolvedProducerOptions } from './options.js';
 import { AbstractProducer, type OutgoingMessage } from './producer.js';
 import { AbstractStreamer } from './streamer.js';
-import type {
-  Backend,
-  Message,
-  MessageHeader,
-  Receipt,
-  SeqPos,
-  ShardId,
-  StreamKey,
-  Supports,
-} from './types.js';
+import { defineSupports } from './supports.js';
+import type { Backend, Message, Receipt, SeqPos, ShardId, StreamKey, Supports } from './types.js';
 
 interface PendingEntry {
   owner: string;
@@ -105,7 +97,7 @@ class MemoryStore {
 
 const stores = new Map<string, MemoryStore>();
 
-export const MEMORY_SUPPORTS: Supports = Object.freeze({
+export const MEMORY_SUPPORTS: Supports = defineSupports({
   realtime: true,
   history: true,
   resumable: true,
@@ -125,7 +117,7 @@ class MemoryProducer extends AbstractProducer {
     anchor: StreamKey | undefined,
     options: ResolvedProducerOptions,
   ) {
-    super(anchor, options, MEMORY_SUPPORTS);
+    super(anchor, options, MEMORY_SUPPORTS, 'memory');
   }
 
   protected _send(message: OutgoingMessage): Promise<Receipt> {
@@ -152,7 +144,7 @@ class MemoryConsumer extends AbstractConsumer {
   #turn = 0;
 
   constructor(store: MemoryStore, streams: StreamKey[], options: ResolvedConsumerOptions) {
-    super(streams, options);
+    super(streams, options, 'memory');
     this.#store = store;
     this.#discover(options.start);
     if (this.#group !== undefined) {

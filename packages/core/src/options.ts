@@ -1,6 +1,6 @@
-import { describe, invalidArgument, StreamerError } from './errors.js';
+import { describeValue, invalidArgument, StreamerError } from './errors.js';
 import { isValidStreamKey, validateStreamKey } from './stream-key.js';
-import type { AutoCommit, ConsumerMode, StreamKey, Supports } from './types.js';
+import type { AutoCommit, ConsumerMode, ConsumerOptions, StreamKey, Supports } from './types.js';
 
 /** ConsumerOptions with every default filled in, as backends receive them. */
 export interface ResolvedConsumerOptions {
@@ -88,15 +88,18 @@ export function resolveStreams(streams: unknown): StreamKey[] {
   return [...new Set(list.map(validateStreamKey))];
 }
 
-/** Fills in defaults and checks every option, so backends can trust what they get. */
+/**
+ * Fills in defaults and checks every option, so backends can trust what they get. Without
+ * `supports`, every mode passes: whether a backend has it is its own check.
+ */
 export function resolveConsumerOptions(
   input: unknown,
-  supports: Supports,
+  supports?: Supports,
   backend = 'This',
 ): ResolvedConsumerOptions {
   const o = options(input, 'consumer options');
   const mode = oneOf('mode', o.mode, MODES, 'realtime');
-  if (!supports[mode]) {
+  if (supports && !supports[mode]) {
     throw new StreamerError(
       'UNSUPPORTED',
       `${backend} backend does not support the ${JSON.stringify(mode)} consumer mode`,
@@ -107,7 +110,7 @@ export function resolveConsumerOptions(
     if (o.group !== undefined) {
       throw new StreamerError(
         'GROUP_NOT_ALLOWED',
-        `A realtime consumer has no group (got group ${describe(o.group)}); use mode 'resumable' or 'loadBalanced'`,
+        `A realtime consumer has no group (got group ${describeValue(o.group)}); use mode 'resumable' or 'loadBalanced'`,
       );
     }
   } else if (o.group === undefined) {
@@ -157,9 +160,11 @@ export function resolveConsumerOptions(
   };
 }
 
+/** Fills in defaults and checks every option; `backend` ('The file') names the backend in errors. */
 export function resolveProducerOptions(
   input: unknown,
   supports: Supports,
+  backend = 'This',
 ): ResolvedProducerOptions {
   const { shards, highWaterMark, ...extra } = options(input, 'producer options');
   const resolved = {
@@ -170,8 +175,16 @@ export function resolveProducerOptions(
   if (resolved.shards > 1 && !supports.shards) {
     throw new StreamerError(
       'UNSUPPORTED',
-      `This backend does not support shards (got shards: ${resolved.shards})`,
+      `${backend} backend does not support shards (got shards: ${resolved.shards})`,
     );
   }
   return resolved;
+}
+
+/**
+ * Checks consumer options as every backend's createConsumer does, before connecting: it throws
+ * what createConsumer would, except UNSUPPORTED, which depends on the backend.
+ */
+export function validateConsumerOptions(options: ConsumerOptions): void {
+  resolveConsumerOptions(options);
 }

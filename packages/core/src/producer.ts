@@ -1,4 +1,4 @@
-import { describe, invalidArgument, StreamerError } from './errors.js';
+import { describeValue, invalidArgument, StreamerError } from './errors.js';
 import { pickShard } from './hash.js';
 import { type Endable, onEnd } from './internal.js';
 import type { ResolvedProducerOptions } from './options.js';
@@ -26,13 +26,19 @@ export interface OutgoingMessage {
   headers: Record<string, string> | undefined;
 }
 
-function validateSendOptions(options: SendOptions | undefined, supports: Supports): void {
+function validateSendOptions(
+  options: SendOptions | undefined,
+  supports: Supports,
+  backend: string,
+): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null)
     throw invalidArgument('send options', options, 'an object');
   const { shard, key, timestamp, headers } = options;
   if (shard !== undefined && !isValidShardId(shard))
     throw invalidArgument('shard', shard, 'a non-negative safe integer');
+  if (shard !== undefined && shard > 0 && !supports.shards)
+    throw new StreamerError('UNSUPPORTED', `${backend} backend has no shards (got shard ${shard})`);
   if (key !== undefined && typeof key !== 'string') throw invalidArgument('key', key, 'a string');
   if (
     timestamp !== undefined &&
@@ -40,12 +46,19 @@ function validateSendOptions(options: SendOptions | undefined, supports: Support
   ) {
     throw invalidArgument('timestamp', timestamp, 'a valid Date');
   }
+  // Refused rather than ignored: a message stamped otherwise than asked would go unnoticed.
+  if (timestamp !== undefined && !supports.timestamps) {
+    throw new StreamerError(
+      'UNSUPPORTED',
+      `${backend} backend stamps messages itself: it cannot store the timestamp send option`,
+    );
+  }
   if (headers !== undefined) {
     if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
       throw invalidArgument('headers', headers, 'an object of strings');
     }
     if (!supports.headers && Object.keys(headers).length > 0) {
-      throw new StreamerError('UNSUPPORTED', 'This backend does not store headers');
+      throw new StreamerError('UNSUPPORTED', `${backend} backend does not store headers`);
     }
     for (const [name, value] of Object.entries(headers)) {
       if (typeof value !== 'string')
@@ -74,6 +87,8 @@ interface Generation {
  */
 export abstract class AbstractProducer implements Producer, Endable {
   readonly #supports: Supports;
+  /** 'The file' or 'This': how errors name the backend. */
+  readonly #backend: string;
   readonly #shards: number;
   readonly #highWaterMark: number;
   #anchor: StreamKey | undefined;
@@ -86,7 +101,14 @@ export abstract class AbstractProducer implements Producer, Endable {
   #ending: Promise<void> | undefined;
   #endListeners: (() => void)[] = [];
 
-  constructor(anchor: StreamKey | undefined, options: ResolvedProducerOptions, supports: Supports) {
+  /** `backend` (e.g. 'file') names the backend in the errors of what its `supports` lacks. */
+  constructor(
+    anchor: StreamKey | undefined,
+    options: ResolvedProducerOptions,
+    supports: Supports,
+    backend?: string,
+  ) {
+    this.#backend = backend === undefined ? 'This' : `The ${backend}`;
     this.#anchor = anchor;
     this.#shards = options.shards;
     this.#highWaterMark = options.highWaterMark;
@@ -117,7 +139,7 @@ export abstract class AbstractProducer implements Producer, Endable {
     if (this.#anchor !== undefined) {
       throw new StreamerError(
         'ALREADY_ANCHORED',
-        `Producer is anchored to ${describe(this.#anchor)} already; cannot anchor it to ${describe(stream)}`,
+        `Producer is anchored to ${describeValue(this.#anchor)} already; cannot anchor it to ${describeValue(stream)}`,
       );
     }
     this.#anchor = validateStreamKey(stream);
@@ -208,7 +230,7 @@ export abstract class AbstractProducer implements Producer, Endable {
       if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) {
         throw invalidArgument('payload', payload, 'a string or a Uint8Array');
       }
-      validateSendOptions(options, this.#supports);
+      validateSendOptions(options, this.#supports, this.#backend);
       if (options?.shard !== undefined && options.shard >= this.#shards && this.#shards > 1) {
         throw invalidArgument(
           'shard',

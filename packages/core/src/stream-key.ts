@@ -1,4 +1,4 @@
-import { describe, StreamerError } from './errors.js';
+import { describeValue, StreamerError } from './errors.js';
 import type { ShardId, StreamKey } from './types.js';
 
 /** Keys SeaStreamer reserves for its own markers (the file backend's end-of-stream message). */
@@ -23,7 +23,7 @@ export function validateStreamKey(key: unknown): StreamKey {
           : key.length > MAX_STREAM_KEY_LENGTH
             ? `it is longer than ${MAX_STREAM_KEY_LENGTH} characters`
             : 'only A-Z a-z 0-9 . _ - are allowed';
-  throw new StreamerError('INVALID_STREAM_KEY', `Invalid stream key ${describe(key)}: ${why}`);
+  throw new StreamerError('INVALID_STREAM_KEY', `Invalid stream key ${describeValue(key)}: ${why}`);
 }
 
 export function isValidShardId(shard: unknown): shard is ShardId {
@@ -34,6 +34,6 @@ export function validateShardId(shard: unknown, name = 'shard'): ShardId {
   if (isValidShardId(shard)) return shard;
   throw new StreamerError(
     'INVALID_ARGUMENT',
-    `${name} must be a non-negative safe integer, got ${describe(shard)}`,
+    `${name} must be a non-negative safe integer, got ${describeValue(shard)}`,
   );
 }

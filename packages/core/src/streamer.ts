@@ -50,7 +50,10 @@ export abstract class AbstractStreamer implements Streamer {
     this.#checkOpen();
     const anchor = stream === undefined ? undefined : validateStreamKey(stream);
     return this.#track(
-      await this._createProducer(anchor, resolveProducerOptions(options, this.supports)),
+      await this._createProducer(
+        anchor,
+        resolveProducerOptions(options, this.supports, `The ${this.backend}`),
+      ),
     );
   }
 

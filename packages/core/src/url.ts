@@ -1,4 +1,4 @@
-import { describe, StreamerError } from './errors.js';
+import { describeValue, StreamerError } from './errors.js';
 import { validateStreamKey } from './stream-key.js';
 import type { StreamKey } from './types.js';
 
@@ -16,7 +16,7 @@ function split(input: string | URL): { scheme: string; rest: string; query: stri
   if (!match) {
     throw new StreamerError(
       'INVALID_URL',
-      `Invalid URL ${describe(text)}: expected protocol://host/…, e.g. redis://localhost:6379`,
+      `Invalid URL ${describeValue(text)}: expected protocol://host/…, e.g. redis://localhost:6379`,
     );
   }
   return { scheme: match[1]!.toLowerCase(), rest: match[2]!, query: match[3] ?? '' };
@@ -33,7 +33,7 @@ function toUrls(text: string, scheme: string, authorityAndPath: string, query: s
     if (host === '' && hosts.length > 1) {
       throw new StreamerError(
         'INVALID_URL',
-        `Invalid URL ${describe(text)}: host ${i + 1} is empty`,
+        `Invalid URL ${describeValue(text)}: host ${i + 1} is empty`,
       );
     }
     try {
@@ -41,7 +41,7 @@ function toUrls(text: string, scheme: string, authorityAndPath: string, query: s
     } catch (cause) {
       throw new StreamerError(
         'INVALID_URL',
-        `Invalid URL ${describe(text)}: bad host ${describe(host)}`,
+        `Invalid URL ${describeValue(text)}: bad host ${describeValue(host)}`,
         {
           cause,
         },
@@ -71,7 +71,7 @@ export function parseStreamUrl(input: string | URL): StreamUrl {
   if (slash < 0) {
     throw new StreamerError(
       'INVALID_URL',
-      `Invalid stream URL ${describe(text)}: the stream keys follow a "/", e.g. ${scheme}://${rest}/my-stream`,
+      `Invalid stream URL ${describeValue(text)}: the stream keys follow a "/", e.g. ${scheme}://${rest}/my-stream`,
     );
   }
   const keys = rest.slice(slash + 1);

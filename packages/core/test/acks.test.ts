@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AckTracker, type MessageHeader, sleep } from '../src/index.js';
+import { AckTracker, sleep } from '../src/backend.js';
+import type { MessageHeader } from '../src/index.js';
 
 const header = (n: number): MessageHeader => ({
   streamKey: 's',

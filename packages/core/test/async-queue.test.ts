@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AsyncQueue, backoffDelay, StreamerError, sleep } from '../src/index.js';
+import { AsyncQueue, backoffDelay, sleep } from '../src/backend.js';
+import { StreamerError } from '../src/index.js';
 
 describe('AsyncQueue', () => {
   it('hands items out in order, to waiting readers first', async () => {

@@ -4,12 +4,11 @@ import { describe, expect, it } from 'vitest';
 import {
   AbstractConsumer,
   type AckRef,
-  MEMORY_SUPPORTS,
-  type Message,
   resolveConsumerOptions,
   StreamMessage,
   sleep,
-} from '../src/index.js';
+} from '../src/backend.js';
+import { MEMORY_SUPPORTS, type Message } from '../src/index.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { abortError, ERROR_CODES, isStreamerError, StreamerError } from '../src/index.js';
+import { abortError } from '../src/backend.js';
+import { ERROR_CODES, isStreamerError, StreamerError } from '../src/index.js';
 
 describe('StreamerError', () => {
   it('carries a code, retriable flag and cause', () => {

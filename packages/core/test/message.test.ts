@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pickShard, StreamMessage, stableHash, toBytes } from '../src/index.js';
+import { pickShard, StreamMessage, stableHash, toBytes } from '../src/backend.js';
 
 const message = (payload: Uint8Array) => new StreamMessage('s', 0, 1n, new Date(0), payload);
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MEMORY_SUPPORTS, resolveConsumerOptions, resolveProducerOptions } from '../src/index.js';
+import { resolveConsumerOptions, resolveProducerOptions } from '../src/backend.js';
+import { MEMORY_SUPPORTS, validateConsumerOptions } from '../src/index.js';
 
 describe('consumer options', () => {
   it('fills in the defaults', () => {
@@ -58,6 +59,25 @@ describe('producer options', () => {
     });
     expect(() => resolveProducerOptions({ shards: 0 }, MEMORY_SUPPORTS)).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+});
+
+describe('validateConsumerOptions', () => {
+  it('throws what createConsumer would, before connecting, except for what a backend lacks', () => {
+    validateConsumerOptions({ mode: 'loadBalanced', group: 'g' });
+    validateConsumerOptions({ mode: 'resumable', group: 'g' });
+    expect(() => validateConsumerOptions({ group: 'g' })).toThrow(
+      expect.objectContaining({ code: 'GROUP_NOT_ALLOWED' }),
+    );
+    expect(() => validateConsumerOptions({ mode: 'resumable' })).toThrow(
+      expect.objectContaining({ code: 'GROUP_REQUIRED' }),
+    );
+    expect(() => validateConsumerOptions({ mode: 'sideways' as 'realtime' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('sideways'),
+      }),
     );
   });
 });

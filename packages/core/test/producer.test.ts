@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AbstractProducer,
-  MEMORY_SUPPORTS,
-  type OutgoingMessage,
-  type Receipt,
-  resolveProducerOptions,
-} from '../src/index.js';
+import { AbstractProducer, type OutgoingMessage, resolveProducerOptions } from '../src/backend.js';
+import { MEMORY_SUPPORTS, type Receipt } from '../src/index.js';
 
 /** A producer whose sends complete only when the test says so. */
 class ManualProducer extends AbstractProducer {

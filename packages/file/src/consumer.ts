@@ -1,14 +1,10 @@
+import { type Message, type SeqPos, StreamerError, type StreamKey } from '@streamer/core';
 import {
   AbstractConsumer,
   type AckRef,
   AsyncQueue,
-  type Message,
-  type MessageHeader,
   type ResolvedConsumerOptions,
-  type SeqPos,
-  StreamerError,
-  type StreamKey,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import { Cursor, type CursorTarget } from './cursor.js';
 import type { FileMessage } from './format.js';
 import { HEADER_SIZE } from './format.js';
@@ -32,12 +28,14 @@ const groups = new Map<string, { offsets: GroupOffsets; saving: Promise<void> }>
 
 /**
  * A consumer of a stream file. realtime and resumable consumers read the file themselves with a
- * Cursor; loadBalanced members get their share from the group's LoadBalancer.
+ * Cursor; loadBalanced members get their share from the group's LoadBalancer. What those call
+ * is a private object (`#target`), so users of the consumer see only the Consumer API.
  */
-export class FileConsumer extends AbstractConsumer implements CursorTarget, GroupMember {
-  readonly path: string;
+export class FileConsumer extends AbstractConsumer {
+  readonly #path: string;
+  /** The read-ahead; replaced when a rewind restarts reading after the end (a closed queue stays closed). */
   #queue = new AsyncQueue<FileMessage>();
-  readonly readAhead: number;
+  readonly #target: CursorTarget & GroupMember;
   readonly #all: boolean;
   readonly #streams: Set<string>;
   #cursor: Cursor | undefined;
@@ -47,22 +45,59 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
   #reassigned = false;
   readonly #uncommitted = new Map<string, Map<number, Uncommitted>>();
 
-  constructor(path: string, streams: StreamKey[], options: ResolvedConsumerOptions) {
-    super(streams, options);
-    this.path = path;
+  private constructor(path: string, streams: StreamKey[], options: ResolvedConsumerOptions) {
+    super(streams, options, 'file');
+    this.#path = path;
     this.#all = streams.includes(WILDCARD);
     this.#streams = new Set(streams);
-    this.readAhead = Math.max(options.batchSize, 16);
+    const readAhead = Math.max(options.batchSize, 16);
+    const consumer = this;
+    this.#target = {
+      readAhead,
+      options,
+      get queue() {
+        return consumer.#queue;
+      },
+      wants: (message) => this.#wants(message),
+      deliver: async (batch, stop) => {
+        for (const m of batch) this.#queue.push(m);
+        await untilRoom(this.#queue, readAhead, stop);
+      },
+      damaged: (error) => this.#queue.pushError(error),
+      stopped: (error) => this.#queue.close(error),
+      reset: () => {
+        if (this.#queue.closed) this.#queue = new AsyncQueue();
+        else this.#queue.clear();
+        this.#uncommitted.clear();
+      },
+    };
   }
 
-  /** Opens the reading side: where it starts depends on the mode, `start` and stored offsets. */
-  async open(read: ReadOptions, balancer: LoadBalancer | undefined): Promise<void> {
+  /** A consumer with its reading side open: where it starts depends on the mode, `start` and stored offsets. */
+  static async open(
+    path: string,
+    streams: StreamKey[],
+    options: ResolvedConsumerOptions,
+    read: ReadOptions,
+    balancer: LoadBalancer | undefined,
+  ): Promise<FileConsumer> {
+    const consumer = new FileConsumer(path, streams, options);
+    try {
+      await consumer.#open(read, balancer);
+    } catch (error) {
+      await consumer.end().catch(() => {}); // let go of its AbortSignal listener and group
+      throw error;
+    }
+    return consumer;
+  }
+
+  async #open(read: ReadOptions, balancer: LoadBalancer | undefined): Promise<void> {
     if (balancer) {
       this.#balancer = balancer;
-      await balancer.join(this, read);
+      await balancer.join(this.#target, read);
       return;
     }
-    const cursor = await Cursor.open(this.path, read, this.options.batchSize, this);
+    const cursor = await Cursor.open(this.#path, read, this.options.batchSize, this.#target);
     this.#cursor = cursor;
     try {
       if (this.options.mode === 'resumable') await this.#resume(cursor);
@@ -75,41 +110,17 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
     }
   }
 
-  wants(message: { streamKey: string; shardId: number }): boolean {
+  #wants(message: { streamKey: string; shardId: number }): boolean {
     return (
       (this.#all || this.#streams.has(message.streamKey)) &&
       this.isAssigned(message.streamKey, message.shardId)
     );
   }
 
-  async deliver(batch: FileMessage[], stop: AbortSignal): Promise<void> {
-    for (const m of batch) this.queue.push(m);
-    await untilRoom(this.queue, this.readAhead, stop);
-  }
-
-  damaged(error: StreamerError): void {
-    this.queue.pushError(error);
-  }
-
-  stopped(error: StreamerError): void {
-    this.queue.close(error);
-  }
-
-  /** The read-ahead; replaced when a rewind restarts reading after the end (a closed queue stays closed). */
-  get queue(): AsyncQueue<FileMessage> {
-    return this.#queue;
-  }
-
-  reset(): void {
-    if (this.#queue.closed) this.#queue = new AsyncQueue();
-    else this.#queue.clear();
-    this.#uncommitted.clear();
-  }
-
   protected _next(signal: AbortSignal | undefined): Promise<Message> {
     // The common case, a plain shift, without an extra async step per message.
     return this.#sidecar === undefined && !this.#reassigned
-      ? this.queue.shift(signal)
+      ? this.#queue.shift(signal)
       : this.#take(signal);
   }
 
@@ -119,9 +130,9 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
 
   async #take(signal: AbortSignal | undefined): Promise<Message> {
     for (;;) {
-      const message = await this.queue.shift(signal);
+      const message = await this.#queue.shift(signal);
       // Read ahead before an unassign(): such messages are dropped here.
-      if (!this.wants(message)) continue;
+      if (!this.#wants(message)) continue;
       if (this.#sidecar !== undefined) this.#track(message);
       return message;
     }
@@ -129,10 +140,10 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
 
   protected async _end(): Promise<void> {
     // A member's read-ahead goes back to the group first, so the others get it.
-    await this.#balancer?.leave(this);
+    await this.#balancer?.leave(this.#target);
     await this.#cursor?.close();
     // Last, so that a pending next() rejects just before end() resolves, not while files close.
-    this.queue.abort(new StreamerError('CONSUMER_ENDED', 'Consumer has ended'));
+    this.#queue.abort(new StreamerError('CONSUMER_ENDED', 'Consumer has ended'));
   }
 
   protected override async _rewind(to: SeqPos): Promise<void> {
@@ -191,7 +202,7 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
   }
 
   async #resume(cursor: Cursor): Promise<void> {
-    const path = sidecarPath(this.path, this.options.group!);
+    const path = sidecarPath(this.#path, this.options.group!);
     let state = groups.get(path);
     if (!state) {
       let offsets = await loadOffsets(path);

@@ -1,9 +1,5 @@
-import {
-  isValidStreamKey,
-  RESERVED_STREAM_KEY,
-  StreamerError,
-  StreamMessage,
-} from '@streamer/core';
+import { isValidStreamKey, RESERVED_STREAM_KEY, StreamerError } from '@streamer/core';
+import { StreamMessage } from '@streamer/core/backend';
 import { crc16 } from './crc.js';
 
 /** Byte layout of SeaStreamer's `.ss` files (version 1); see docs/file.md. All integers big-endian. */

@@ -1,15 +1,19 @@
-import type { AsyncQueue, ResolvedConsumerOptions, SeqPos, StreamerError } from '@streamer/core';
+import type { SeqPos, StreamerError } from '@streamer/core';
+import {
+  InProcessGroup,
+  type GroupMember as Member,
+  type ResolvedConsumerOptions,
+} from '@streamer/core/backend';
 import { Cursor, type CursorTarget } from './cursor.js';
 import type { FileMessage } from './format.js';
 import { HEADER_SIZE } from './format.js';
 import type { ReadOptions } from './options.js';
 import { untilRoom } from './room.js';
 
-export interface GroupMember {
-  readonly queue: AsyncQueue<FileMessage>;
+export interface GroupMember extends Member<FileMessage> {
+  wants(message: { streamKey: string; shardId: number }): boolean;
   readonly readAhead: number;
   readonly options: ResolvedConsumerOptions;
-  wants(message: { streamKey: string; shardId: number }): boolean;
   /** Drops the read-ahead (the group's position moved). */
   reset(): void;
 }
@@ -18,14 +22,14 @@ export interface GroupMember {
 const balancers = new Map<string, LoadBalancer>();
 
 /**
- * A loadBalanced group within this process: one reader for the group, and each message goes to
- * one member, chosen as `sequence % members` among the members that read its stream and shard.
- * Members join and leave at any time; a leaving member's unread messages go to the others.
+ * A loadBalanced group within this process: one reader for the group, whose messages the
+ * members share as an InProcessGroup does (`sequence % members`; a leaving member's unread
+ * messages go to the others).
  */
 export class LoadBalancer implements CursorTarget {
   readonly #key: string;
   readonly #path: string;
-  #members: GroupMember[] = [];
+  readonly #group = new InProcessGroup<FileMessage, GroupMember>();
   #cursor: Promise<Cursor> | undefined;
   /** Why reading stopped for good (STREAM_ENDED, …): members joining later learn it too. */
   #stopped: StreamerError | undefined;
@@ -44,7 +48,7 @@ export class LoadBalancer implements CursorTarget {
 
   /** Adds a member; the first one opens the reader, starting where its `start` option says. */
   async join(member: GroupMember, read: ReadOptions): Promise<void> {
-    this.#members.push(member);
+    this.#group.join(member);
     if (this.#stopped) member.queue.close(this.#stopped);
     if (!this.#cursor) {
       this.#cursor = (async () => {
@@ -64,21 +68,7 @@ export class LoadBalancer implements CursorTarget {
 
   /** Removes a member and hands its unread messages to the others; the last one closes the reader. */
   async leave(member: GroupMember): Promise<void> {
-    const index = this.#members.indexOf(member);
-    if (index < 0) return;
-    this.#members.splice(index, 1);
-    const unread: FileMessage[] = [];
-    while (member.queue.length > 0) {
-      try {
-        unread.push(await member.queue.shift());
-      } catch {
-        // a queued error is that member's to see; it is leaving
-      }
-    }
-    if (this.#members.length > 0) {
-      this.#dispatch(unread);
-      return;
-    }
+    if (!(await this.#group.leave(member)) || this.#group.members.length > 0) return;
     balancers.delete(this.#key);
     const cursor = this.#cursor;
     this.#cursor = undefined;
@@ -94,35 +84,25 @@ export class LoadBalancer implements CursorTarget {
   }
 
   wants(message: { streamKey: string; shardId: number }): boolean {
-    return this.#members.some((member) => member.wants(message));
+    return this.#group.members.some((member) => member.wants(message));
   }
 
   async deliver(batch: FileMessage[], stop: AbortSignal): Promise<void> {
-    this.#dispatch(batch);
-    for (const member of this.#members) await untilRoom(member.queue, member.readAhead, stop);
+    for (const message of batch) this.#group.dispatch(message);
+    for (const member of this.#group.members) await untilRoom(member.queue, member.readAhead, stop);
   }
 
   damaged(error: StreamerError): void {
-    this.#members[0]?.queue.pushError(error);
+    this.#group.members[0]?.queue.pushError(error);
   }
 
   stopped(error: StreamerError): void {
     this.#stopped = error;
-    for (const member of this.#members) member.queue.close(error);
+    for (const member of this.#group.members) member.queue.close(error);
   }
 
   reset(): void {
     this.#stopped = undefined;
-    for (const member of this.#members) member.reset();
-  }
-
-  #dispatch(batch: FileMessage[]): void {
-    const members = this.#members;
-    for (const message of batch) {
-      const candidates = members.length === 1 ? members : members.filter((m) => m.wants(message));
-      if (candidates.length === 0) continue;
-      const pick = Number(message.sequence % BigInt(candidates.length));
-      candidates[pick]!.queue.push(message);
-    }
+    for (const member of this.#group.members) member.reset();
   }
 }

@@ -1,12 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type ConsumerOptions,
-  describe,
-  durationMs,
-  invalidArgument,
-  StreamerError,
-} from '@streamer/core';
+import { type ConsumerOptions, StreamerError } from '@streamer/core';
+import { describeValue, durationMs, invalidArgument } from '@streamer/core/backend';
 import { DEFAULT_BEACON_INTERVAL, isValidBeaconInterval } from './format.js';
 
 /** How a consumer reads the file; connect options give the defaults, consumer options override. */
@@ -104,7 +99,7 @@ export function resolveReadOptions(extra: Record<string, unknown>, base: ReadOpt
  */
 export function pathFromUrl(url: URL): string {
   const bad = (why: string) =>
-    new StreamerError('INVALID_URL', `Invalid file URL ${describe(url.href)}: ${why}`);
+    new StreamerError('INVALID_URL', `Invalid file URL ${describeValue(url.href)}: ${why}`);
   if (url.protocol !== 'file:') throw bad('the protocol must be file:');
   if (url.search !== '') throw bad('a file URL takes no query; pass options to connect()');
   let path: string;
@@ -114,7 +109,7 @@ export function pathFromUrl(url: URL): string {
     path = fileURLToPath(url);
   } else {
     throw bad(
-      `host ${describe(url.host)}: use file:///absolute/path.ss or file://./relative/path.ss`,
+      `host ${describeValue(url.host)}: use file:///absolute/path.ss or file://./relative/path.ss`,
     );
   }
   if (!isAbsolute(path) || path.endsWith('/')) throw bad('it names no file');

@@ -1,4 +1,4 @@
-import type { AsyncQueue } from '@streamer/core';
+import type { AsyncQueue } from '@streamer/core/backend';
 
 /** Resolves when `queue` holds fewer than `limit` items, or when `stop` aborts: read-ahead backpressure. */
 export function untilRoom<T>(

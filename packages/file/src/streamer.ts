@@ -1,19 +1,22 @@
 import { open, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
-  AbstractProducer,
-  AbstractStreamer,
   type Backend,
-  type Endable,
-  type OutgoingMessage,
   type Receipt,
-  type ResolvedConsumerOptions,
-  type ResolvedProducerOptions,
   StreamerError,
   type StreamKey,
   type Supports,
-  toBytes,
 } from '@streamer/core';
+import {
+  AbstractProducer,
+  AbstractStreamer,
+  defineSupports,
+  type Endable,
+  type OutgoingMessage,
+  type ResolvedConsumerOptions,
+  type ResolvedProducerOptions,
+  toBytes,
+} from '@streamer/core/backend';
 import { FileConsumer } from './consumer.js';
 import { encodeHeader } from './format.js';
 import { LoadBalancer } from './group.js';
@@ -27,16 +30,14 @@ import { readHeader } from './reader.js';
 import type { LogWriter } from './writer.js';
 import { acquireWriter, releaseWriter } from './writers.js';
 
-export const FILE_SUPPORTS: Supports = Object.freeze({
+export const FILE_SUPPORTS: Supports = defineSupports({
   realtime: true,
   history: true,
   resumable: true,
   loadBalanced: true,
-  failover: false,
   seek: true,
   rewind: true,
   shards: true,
-  headers: false,
   timestamps: true,
   binaryPayloads: true,
 });
@@ -51,7 +52,7 @@ class FileProducer extends AbstractProducer {
     anchor: StreamKey | undefined,
     options: ResolvedProducerOptions,
   ) {
-    super(anchor, options, FILE_SUPPORTS);
+    super(anchor, options, FILE_SUPPORTS, 'file');
     this.#writer = writer;
     this.#endWithEos = endWithEos;
   }
@@ -96,15 +97,9 @@ export class FileStreamer extends AbstractStreamer {
 
   protected async _createConsumer(streams: StreamKey[], options: ResolvedConsumerOptions) {
     const read = resolveReadOptions(options.extra, this.#options);
-    const consumer = new FileConsumer(this.path, streams, options);
     const balancer =
       options.mode === 'loadBalanced' ? LoadBalancer.for(this.path, options.group!) : undefined;
-    try {
-      await consumer.open(read, balancer);
-    } catch (error) {
-      await consumer.end().catch(() => {}); // let go of its AbortSignal listener and group
-      throw error;
-    }
+    const consumer = await FileConsumer.open(this.path, streams, options, read, balancer);
     return consumer as FileConsumer & Endable;
   }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runConformance } from '@streamer/conformance';
 import { afterAll } from 'vitest';
-import { backend, FILE_SUPPORTS } from '../src/index.js';
+import { backend } from '../src/index.js';
 
 // Every connect() of a run reaches the same file, as the suite needs for its resume tests.
 const dir = mkdtempSync(join(tmpdir(), 'streamer-file-conformance-'));
@@ -17,7 +17,6 @@ runConformance({
       createIfNotExists: true,
       beaconInterval: 4096,
     }),
-  supports: FILE_SUPPORTS,
 });
 
 // Again without fs.watch (polling alone) and with a beacon at every KiB, splicing most messages.
@@ -29,5 +28,4 @@ runConformance({
       beaconInterval: 1024,
       watch: false,
     }),
-  supports: FILE_SUPPORTS,
 });

@@ -449,3 +449,15 @@ describe('consumer', () => {
     expect(error.message).toContain('replaced');
   });
 });
+
+describe('what users can reach', () => {
+  it("a consumer has no public internals: its reader's and group's hooks are private", async () => {
+    const { s } = await fresh();
+    for (const mode of ['realtime', 'loadBalanced'] as const) {
+      const c = await s.createConsumer('k', { mode });
+      for (const name of ['open', 'reset', 'deliver', 'wants', 'damaged', 'stopped', 'queue']) {
+        expect(name in c, name).toBe(false);
+      }
+    }
+  });
+});

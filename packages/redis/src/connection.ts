@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createClient, ErrorReply, RESP_TYPES } from '@redis/client';
-import { backoffDelay, describe, StreamerError } from '@streamer/core';
+import { StreamerError } from '@streamer/core';
+import { backoffDelay, describeValue } from '@streamer/core/backend';
 import type { ConnectionConfig } from './options.js';
 
 /**
@@ -126,7 +127,7 @@ export async function openClient(
     client.destroy();
     throw new StreamerError(
       'CONNECT',
-      `Cannot connect to Redis at ${config.host}:${config.port}${config.db ? ` db ${config.db}` : ''}: ${(cause as Error)?.message ?? describe(cause)}`,
+      `Cannot connect to Redis at ${config.host}:${config.port}${config.db ? ` db ${config.db}` : ''}: ${(cause as Error)?.message ?? describeValue(cause)}`,
       { cause, retriable: !(cause instanceof ErrorReply) },
     );
   }

@@ -1,16 +1,18 @@
 import {
-  AbstractConsumer,
-  type AckRef,
-  AsyncQueue,
-  abortError,
   type Message,
   type MessageHeader,
-  type ResolvedConsumerOptions,
   type SeqPos,
   type ShardId,
   StreamerError,
   type StreamKey,
 } from '@streamer/core';
+import {
+  AbstractConsumer,
+  type AckRef,
+  AsyncQueue,
+  abortError,
+  type ResolvedConsumerOptions,
+} from '@streamer/core/backend';
 import { claimIdle } from './claimer.js';
 import { isConnectionError, type Lifecycle, toStreamerError } from './connection.js';
 import { idBefore, sequenceToEntryId } from './entry-id.js';

@@ -1,4 +1,5 @@
-import { describe, StreamerError } from '@streamer/core';
+import { StreamerError } from '@streamer/core';
+import { describeValue } from '@streamer/core/backend';
 
 /**
  * A Redis stream entry id `ms-n` maps to the sequence `(ms << 16n) | n`, as SeaStreamer does, so
@@ -20,7 +21,7 @@ export function parseEntryId(id: string): EntryId {
   if (!match) {
     throw new StreamerError(
       'CORRUPT_DATA',
-      `Invalid Redis entry id ${describe(id)}: expected <milliseconds>-<n>, e.g. "1678280595282-7"`,
+      `Invalid Redis entry id ${describeValue(id)}: expected <milliseconds>-<n>, e.g. "1678280595282-7"`,
     );
   }
   const ms = BigInt(match[1]!);
@@ -28,7 +29,7 @@ export function parseEntryId(id: string): EntryId {
   if (ms > MAX_MS || n > MAX_N) {
     throw new StreamerError(
       'CORRUPT_DATA',
-      `Redis entry id ${describe(id)} does not fit a sequence: milliseconds must be at most ${MAX_MS} and n at most ${MAX_N}`,
+      `Redis entry id ${describeValue(id)} does not fit a sequence: milliseconds must be at most ${MAX_MS} and n at most ${MAX_N}`,
     );
   }
   return { ms, n };

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { type Payload, type ShardId, type StreamKey, StreamMessage } from '@streamer/core';
+import type { Payload, ShardId, StreamKey } from '@streamer/core';
+import { StreamMessage } from '@streamer/core/backend';
 import { entrySequence } from './entry-id.js';
 
 /**

@@ -1,11 +1,5 @@
-import {
-  describe,
-  invalidArgument,
-  type Message,
-  positiveInteger,
-  type StreamKey,
-  validateStreamKey,
-} from '@streamer/core';
+import { type Message, type StreamKey, validateStreamKey } from '@streamer/core';
+import { describeValue, invalidArgument, positiveInteger } from '@streamer/core/backend';
 import { toStreamerError } from './connection.js';
 import { scanStreams, streamKeys } from './discovery.js';
 import { compareEntryIds } from './entry-id.js';
@@ -91,7 +85,7 @@ export class RedisManager {
       const keys = await scanStreams(this.redis, pattern);
       return [...new Set(keys.map((key) => parseShardKey(key).stream))].sort();
     } catch (error) {
-      throw toStreamerError(error, `Listing streams matching ${describe(pattern)} failed`);
+      throw toStreamerError(error, `Listing streams matching ${describeValue(pattern)} failed`);
     }
   }
 
@@ -133,7 +127,7 @@ export class RedisManager {
         groups: [...groups.values()].sort((a, b) => a.name.localeCompare(b.name)),
       };
     } catch (error) {
-      throw toStreamerError(error, `Reading the info of stream ${describe(stream)} failed`);
+      throw toStreamerError(error, `Reading the info of stream ${describeValue(stream)} failed`);
     }
   }
 
@@ -216,7 +210,7 @@ export class RedisManager {
       );
       return removed.reduce((sum, n) => sum + Number(n), 0);
     } catch (error) {
-      throw toStreamerError(error, `Trimming stream ${describe(stream)} failed`);
+      throw toStreamerError(error, `Trimming stream ${describeValue(stream)} failed`);
     }
   }
 }

@@ -1,11 +1,11 @@
+import { StreamerError } from '@streamer/core';
 import {
-  describe,
+  describeValue,
   durationMs,
   invalidArgument,
   nonNegative,
   positiveInteger,
-  StreamerError,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import type { TrimOptions } from './trim.js';
 
 /** Options of `connect('redis://…', options)`; values here win over the URL's. */
@@ -157,14 +157,14 @@ export function resolveConfig(urls: URL[], input: Record<string, unknown>): Stre
   const url = urls[0]!;
   const secure = url.protocol === 'rediss:';
   if (url.protocol !== 'redis:' && !secure) {
-    throw new StreamerError('INVALID_URL', `Not a Redis URL: ${describe(url.href)}`);
+    throw new StreamerError('INVALID_URL', `Not a Redis URL: ${describeValue(url.href)}`);
   }
   // Options of other backends are ignored, so one options object serves every URL.
   for (const param of url.searchParams.keys()) {
     if (param !== 'db') {
       throw new StreamerError(
         'INVALID_URL',
-        `Unknown parameter ${JSON.stringify(param)} in ${describe(url.href)}: only ?db= is understood`,
+        `Unknown parameter ${JSON.stringify(param)} in ${describeValue(url.href)}: only ?db= is understood`,
       );
     }
   }
@@ -182,7 +182,7 @@ export function resolveConfig(urls: URL[], input: Record<string, unknown>): Stre
   if (hasTlsOptions && !secure) {
     throw new StreamerError(
       'INVALID_URL',
-      `TLS options (ca, cert, key, insecure) need a rediss:// URL, got ${describe(url.href)}`,
+      `TLS options (ca, cert, key, insecure) need a rediss:// URL, got ${describeValue(url.href)}`,
     );
   }
   const maxAttempts = input.maxReconnectAttempts;
@@ -278,7 +278,7 @@ export function resolveClientConfig(
   if (keyPrefix !== undefined) {
     throw new StreamerError(
       'UNSUPPORTED',
-      `A client with keyPrefix ${describe(keyPrefix)} is not supported: stream keys are used as they are`,
+      `A client with keyPrefix ${describeValue(keyPrefix)} is not supported: stream keys are used as they are`,
     );
   }
   const config = resolveConfig([new URL('redis://placeholder')], input);

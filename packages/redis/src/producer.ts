@@ -1,15 +1,13 @@
+import { type Receipt, StreamerError, type Supports } from '@streamer/core';
 import {
   AbstractProducer,
   durationMs,
   invalidArgument,
   type OutgoingMessage,
   positiveInteger,
-  type Receipt,
   type ResolvedProducerOptions,
-  StreamerError,
-  type Supports,
   sleep,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import { isConnectionError, type Lifecycle, toStreamerError } from './connection.js';
 import { entrySequence } from './entry-id.js';
 import type { RawEntry } from './groups.js';

@@ -1,13 +1,11 @@
 import { RESP_TYPES } from '@redis/client';
+import type { ShardId, StreamerError, StreamKey } from '@streamer/core';
 import {
   type AsyncQueue,
   backoffDelay,
   type ResolvedConsumerOptions,
-  type ShardId,
-  type StreamerError,
-  type StreamKey,
   sleep,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import { isConnectionError, toStreamerError } from './connection.js';
 import { ackEntries, type RawEntry } from './groups.js';
 import { decodeEntry, type RedisMessage } from './layout.js';

@@ -1,4 +1,5 @@
-import { durationMs, invalidArgument, positiveInteger, StreamerError } from '@streamer/core';
+import { StreamerError } from '@streamer/core';
+import { durationMs, invalidArgument, positiveInteger } from '@streamer/core/backend';
 import { isConnectionError, type RedisClient, toStreamerError } from './connection.js';
 import type { Topology } from './topology.js';
 

@@ -1,20 +1,20 @@
+import type { ConsumerOptions, ProducerOptions, StreamKey, Supports } from '@streamer/core';
 import {
   AbstractStreamer,
+  defineSupports,
   type Endable,
   onEnd,
   type ResolvedConsumerOptions,
   type ResolvedProducerOptions,
-  type StreamKey,
-  type Supports,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import { Lifecycle, type LifecycleEvents } from './connection.js';
 import { RedisConsumer } from './consumer.js';
 import { RedisManager } from './manager.js';
-import type { StreamerConfig } from './options.js';
+import type { RedisConsumerOptions, RedisProducerOptions, StreamerConfig } from './options.js';
 import { RedisProducer } from './producer.js';
 import { openTopology, type Topology } from './topology.js';
 
-export const REDIS_SUPPORTS: Supports = Object.freeze({
+export const REDIS_SUPPORTS: Supports = defineSupports({
   realtime: true,
   history: true,
   resumable: true,
@@ -54,6 +54,18 @@ export class RedisStreamer extends AbstractStreamer {
     const lifecycle = new Lifecycle();
     const topology = await openTopology(config.connection, lifecycle);
     return new RedisStreamer(topology, config, lifecycle);
+  }
+
+  /** As every streamer's, with the Redis options typed. */
+  override createProducer(stream?: StreamKey, options?: ProducerOptions & RedisProducerOptions) {
+    return super.createProducer(stream, options);
+  }
+
+  override createConsumer(
+    streams: StreamKey | StreamKey[],
+    options?: ConsumerOptions & RedisConsumerOptions,
+  ) {
+    return super.createConsumer(streams, options);
   }
 
   /** Whether this streamer is on a Redis Cluster (see the `cluster` option). */

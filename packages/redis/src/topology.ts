@@ -1,5 +1,6 @@
 import { createCluster } from '@redis/client';
-import { describe, StreamerError } from '@streamer/core';
+import { StreamerError } from '@streamer/core';
+import { describeValue } from '@streamer/core/backend';
 import {
   COMMAND_OPTIONS,
   type Lifecycle,
@@ -287,7 +288,7 @@ export async function openTopology(
     cluster.destroy();
     throw new StreamerError(
       'CONNECT',
-      `Cannot connect to the Redis Cluster at ${config.seeds.map((s) => `${s.host}:${s.port}`).join(', ')}: ${(cause as Error)?.message ?? describe(cause)}`,
+      `Cannot connect to the Redis Cluster at ${config.seeds.map((s) => `${s.host}:${s.port}`).join(', ')}: ${(cause as Error)?.message ?? describeValue(cause)}`,
       { cause, retriable: true },
     );
   }

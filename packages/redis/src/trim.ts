@@ -1,4 +1,5 @@
-import { describe, invalidArgument, StreamerError } from '@streamer/core';
+import { StreamerError } from '@streamer/core';
+import { describeValue, invalidArgument } from '@streamer/core/backend';
 import { parseEntryId } from './entry-id.js';
 
 export interface TrimOptions {
@@ -21,7 +22,7 @@ export function trimArgs(options: TrimOptions): string[] {
   if (set > 1) {
     throw new StreamerError(
       'INVALID_ARGUMENT',
-      `Trim by one of maxLen, minTimestamp or minId, got ${describe({ maxLen, minTimestamp, minId })}`,
+      `Trim by one of maxLen, minTimestamp or minId, got ${describeValue({ maxLen, minTimestamp, minId })}`,
     );
   }
   const how = approximate === false ? '=' : '~';

@@ -139,7 +139,7 @@ describe('Redis Cluster', () => {
     expect(error.code).toBe('NOT_REPLICATED');
     expect(error.retriable).toBe(true);
     expect(error.message).toContain('1 of 2 replicas');
-    await expect(s.createProducer(key, { acks: 'all' })).rejects.toMatchObject({
+    await expect(s.createProducer(key, { acks: 'all' } as object)).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });
   });

@@ -1,23 +1,14 @@
 import type { Readable } from 'node:stream';
-import {
-  type AsyncQueue,
-  type Message,
-  type ShardId,
-  StreamerError,
-  type StreamKey,
-  StreamMessage,
-} from '@streamer/core';
+import { type Message, StreamerError } from '@streamer/core';
+import { type GroupMember, InProcessGroup, StreamMessage } from '@streamer/core/backend';
 import { BROADCAST, type ParsedLine, parseLine } from './line-format.js';
 
-/** A consumer as the hub sees it: what it reads and where its messages go. */
-export interface Subscriber {
-  readonly streams: ReadonlySet<StreamKey>;
+/** A consumer as the hub sees it: which messages it reads (`wants`) and where they go (`queue`). */
+export interface Subscriber extends GroupMember<Message> {
   /** loadBalanced: members of one group share the messages. */
   readonly group: string | undefined;
-  readonly queue: AsyncQueue<Message>;
   /** The reader pauses while this many messages wait in the queue. */
   readonly readAhead: number;
-  accepts(stream: StreamKey, shard: ShardId): boolean;
   onError(error: StreamerError): void;
   /** False with loopback: the process's own messages keep coming after the input ends. */
   readonly endsWithInput: boolean;
@@ -38,6 +29,8 @@ export class Hub {
   readonly #name: string;
   readonly #maxLineBytes: number;
   #subscribers: Subscriber[] = [];
+  /** The loadBalanced groups, by name. */
+  readonly #groups = new Map<string, InProcessGroup<Message, Subscriber>>();
   /** Next sequence per (stream, shard) for lines without an explicit one. */
   readonly #sequences = new Map<string, bigint>();
   #listening = false;
@@ -61,6 +54,11 @@ export class Hub {
       return;
     }
     this.#subscribers.push(subscriber);
+    if (subscriber.group !== undefined) {
+      let group = this.#groups.get(subscriber.group);
+      if (!group) this.#groups.set(subscriber.group, (group = new InProcessGroup()));
+      group.join(subscriber);
+    }
     if (this.#ended) return;
     this.#listen();
     if (!this.#waitingForRoom) this.#input.resume();
@@ -70,38 +68,22 @@ export class Hub {
   unsubscribe(subscriber: Subscriber): void {
     this.#subscribers = this.#subscribers.filter((s) => s !== subscriber);
     if (this.#subscribers.length === 0 && !this.#ended) this.#input.pause();
-    const { group, queue } = subscriber;
-    if (group === undefined || queue.closed) return;
-    const unread: Promise<Message>[] = [];
-    while (queue.length > 0) unread.push(queue.shift());
-    Promise.allSettled(unread).then((results) => {
-      for (const result of results) {
-        if (result.status === 'fulfilled') this.#toGroup(group, result.value);
-      }
-    });
+    if (subscriber.group === undefined) return;
+    const group = this.#groups.get(subscriber.group);
+    group?.leave(subscriber); // never rejects; the rest of the group gets the unread messages
+    if (group?.members.length === 0) this.#groups.delete(subscriber.group);
   }
 
   /**
-   * Hands a message to its consumers: every realtime consumer of its stream, one member per group
-   * (`sequence % members`, members in join order). Broadcast messages go to every consumer.
+   * Hands a message to its consumers: every realtime consumer that wants it, and one member of
+   * each group (`sequence % members`, members in join order).
    */
   dispatch(message: Message): void {
-    const groups = new Map<string, Subscriber[]>();
     for (const subscriber of this.#subscribers) {
-      if (!wants(subscriber, message)) continue;
-      if (subscriber.group === undefined) subscriber.queue.push(message);
-      else {
-        const members = groups.get(subscriber.group);
-        if (members) members.push(subscriber);
-        else groups.set(subscriber.group, [subscriber]);
-      }
+      if (subscriber.group === undefined && subscriber.wants(message))
+        subscriber.queue.push(message);
     }
-    for (const members of groups.values()) pick(members, message).queue.push(message);
-  }
-
-  #toGroup(group: string, message: Message): void {
-    const members = this.#subscribers.filter((s) => s.group === group && wants(s, message));
-    if (members.length > 0) pick(members, message).queue.push(message);
+    for (const group of this.#groups.values()) group.dispatch(message);
   }
 
   #listen(): void {
@@ -229,18 +211,6 @@ export class Hub {
       this.unsubscribe(subscriber);
     }
   }
-}
-
-function wants(subscriber: Subscriber, message: Message): boolean {
-  const { streamKey, shardId } = message;
-  return (
-    (streamKey === BROADCAST || subscriber.streams.has(streamKey)) &&
-    subscriber.accepts(streamKey, shardId)
-  );
-}
-
-function pick(members: Subscriber[], message: Message): Subscriber {
-  return members[Number(message.sequence % BigInt(members.length))]!;
 }
 
 const hubs = new WeakMap<Readable, Hub>();

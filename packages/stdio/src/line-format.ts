@@ -1,5 +1,4 @@
 import {
-  describe,
   isValidShardId,
   isValidStreamKey,
   type Payload,
@@ -9,6 +8,7 @@ import {
   type StreamKey,
   text,
 } from '@streamer/core';
+import { describeValue } from '@streamer/core/backend';
 
 /** The stream a line without a key goes to; every consumer receives it. */
 export const BROADCAST: StreamKey = 'broadcast';
@@ -30,7 +30,7 @@ const DIGITS = /^\d+$/;
 const MAX_SEQUENCE = 2n ** 64n - 1n;
 
 function malformed(line: string, why: string): StreamerError {
-  return new StreamerError('CORRUPT_DATA', `Malformed line ${describe(line)}: ${why}`);
+  return new StreamerError('CORRUPT_DATA', `Malformed line ${describeValue(line)}: ${why}`);
 }
 
 /** `YYYY-MM-DDTHH:MM:SS[.fraction]` in UTC; undefined when `text` does not look like one. */
@@ -64,7 +64,7 @@ export function formatTimestamp(date: Date): string {
   if (year < 0 || year > 9999) {
     throw new StreamerError(
       'INVALID_ARGUMENT',
-      `timestamp must be within the years 0000 to 9999 to fit a line, got ${describe(date)}`,
+      `timestamp must be within the years 0000 to 9999 to fit a line, got ${describeValue(date)}`,
     );
   }
   const iso = date.toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ for these years
@@ -95,13 +95,13 @@ export function parseLine(line: string): ParsedLine {
     parsed.timestamp = timestamp;
     i++;
   } else if (TIMESTAMP.test(parts[0]!)) {
-    throw malformed(line, `${describe(parts[0])} is not a valid date and time`);
+    throw malformed(line, `${describeValue(parts[0])} is not a valid date and time`);
   }
   if (i < parts.length) {
     const key = parts[i++]!;
     if (!isValidStreamKey(key)) {
       const what = i === 1 ? 'a timestamp (YYYY-MM-DDTHH:MM:SS) or a stream key' : 'a stream key';
-      throw malformed(line, `${describe(key)} is not ${what}`);
+      throw malformed(line, `${describeValue(key)} is not ${what}`);
     }
     parsed.streamKey = key;
   }
@@ -109,19 +109,19 @@ export function parseLine(line: string): ParsedLine {
     const part = parts[i++]!;
     const sequence = DIGITS.test(part) ? BigInt(part) : -1n;
     if (sequence < 0n || sequence > MAX_SEQUENCE)
-      throw malformed(line, `${describe(part)} is not a sequence number (0 to 2^64-1)`);
+      throw malformed(line, `${describeValue(part)} is not a sequence number (0 to 2^64-1)`);
     parsed.sequence = sequence;
   }
   if (i < parts.length) {
     const part = parts[i++]!;
     const shard = DIGITS.test(part) ? Number(part) : -1;
-    if (!isValidShardId(shard)) throw malformed(line, `${describe(part)} is not a shard id`);
+    if (!isValidShardId(shard)) throw malformed(line, `${describeValue(part)} is not a shard id`);
     parsed.shardId = shard;
   }
   if (i < parts.length) {
     throw malformed(
       line,
-      `too many header parts after ${describe(parts.slice(0, i).join(' | '))}: expected [timestamp | stream_key | sequence | shard_id]`,
+      `too many header parts after ${describeValue(parts.slice(0, i).join(' | '))}: expected [timestamp | stream_key | sequence | shard_id]`,
     );
   }
   return parsed;
@@ -149,7 +149,7 @@ export function lineText(payload: Payload): string {
   if (at >= 0) {
     throw new StreamerError(
       'INVALID_PAYLOAD',
-      `stdio sends one message per line: the payload ${describe(line)} has a line break at character ${at}`,
+      `stdio sends one message per line: the payload ${describeValue(line)} has a line break at character ${at}`,
     );
   }
   return line;

@@ -1,41 +1,37 @@
 import type { Readable, Writable } from 'node:stream';
 import {
+  type Backend,
+  type Message,
+  type Receipt,
+  StreamerError,
+  type StreamKey,
+  type Supports,
+} from '@streamer/core';
+import {
   AbstractConsumer,
   AbstractProducer,
   AbstractStreamer,
   AsyncQueue,
-  type Backend,
-  describe,
+  defineSupports,
+  describeValue,
   type Endable,
   invalidArgument,
-  type Message,
   type OutgoingMessage,
   positiveInteger,
-  type Receipt,
   type ResolvedConsumerOptions,
   type ResolvedProducerOptions,
-  StreamerError,
-  type StreamKey,
   StreamMessage,
-  type Supports,
   toBytes,
-} from '@streamer/core';
+} from '@streamer/core/backend';
 import { existingHub, type Hub, hubFor, type Subscriber } from './hub.js';
-import { formatLine, formatTimestamp, lineText } from './line-format.js';
+import { BROADCAST, formatLine, formatTimestamp, lineText } from './line-format.js';
 import { type LineWriter, writerFor } from './writer.js';
 
-export const STDIO_SUPPORTS: Supports = Object.freeze({
+export const STDIO_SUPPORTS: Supports = defineSupports({
   realtime: true,
-  history: false,
-  resumable: false,
   loadBalanced: true,
-  failover: false,
-  seek: false,
-  rewind: false,
   shards: true,
-  headers: false,
   timestamps: true,
-  binaryPayloads: false,
 });
 
 export interface StdioConnectOptions {
@@ -88,28 +84,30 @@ function resolveConnectOptions(options: Record<string, unknown>): Resolved {
   };
 }
 
-class StdioProducer extends AbstractProducer {
-  readonly #streamer: StdioStreamer;
+/** Where a producer's lines go: what its streamer shares with it, and no one else. */
+interface Output {
+  writer(): LineWriter;
+  loopbackHub(): Hub | undefined;
+}
 
-  constructor(
-    streamer: StdioStreamer,
-    anchor: StreamKey | undefined,
-    options: ResolvedProducerOptions,
-  ) {
-    super(anchor, options, STDIO_SUPPORTS);
-    this.#streamer = streamer;
+class StdioProducer extends AbstractProducer {
+  readonly #output: Output;
+
+  constructor(output: Output, anchor: StreamKey | undefined, options: ResolvedProducerOptions) {
+    super(anchor, options, STDIO_SUPPORTS, 'stdio');
+    this.#output = output;
   }
 
   protected async _send(message: OutgoingMessage): Promise<Receipt> {
     const payload = lineText(message.payload);
-    const writer = this.#streamer.writer();
+    const writer = this.#output.writer();
     const timestamp = message.timestamp ?? new Date();
     formatTimestamp(timestamp); // a bad one fails here, before it uses up a sequence number
     const header = { streamKey: message.streamKey, shardId: message.shardId, timestamp };
     const sequence = writer.nextSequence(message.streamKey, message.shardId);
     await writer.write(formatLine({ ...header, sequence }, payload));
     const receipt = { ...header, sequence };
-    this.#streamer
+    this.#output
       .loopbackHub()
       ?.dispatch(
         new StreamMessage(
@@ -135,14 +133,17 @@ class StdioConsumer extends AbstractConsumer {
     onError: (e: StreamerError) => void,
     loopback: boolean,
   ) {
-    super(streams, options);
+    super(streams, options, 'stdio');
     this.#hub = hub;
+    const subscribed = new Set<string>(streams);
     this.#subscriber = {
-      streams: new Set(streams),
       group: options.mode === 'loadBalanced' ? options.group : undefined,
       queue: new AsyncQueue<Message>(),
       readAhead: options.batchSize,
-      accepts: (stream, shard) => this.isAssigned(stream, shard),
+      // Broadcast lines (no stream key) go to every consumer.
+      wants: ({ streamKey, shardId }) =>
+        (streamKey === BROADCAST || subscribed.has(streamKey)) &&
+        this.isAssigned(streamKey, shardId),
       onError,
       endsWithInput: !loopback,
     };
@@ -164,6 +165,10 @@ export class StdioStreamer extends AbstractStreamer {
   readonly supports = STDIO_SUPPORTS;
   readonly #options: Resolved;
   #writer: LineWriter | undefined;
+  readonly #output: Output = {
+    writer: () => this.#lineWriter(),
+    loopbackHub: () => this.#loopbackHub(),
+  };
 
   constructor(options: Resolved) {
     super();
@@ -171,20 +176,20 @@ export class StdioStreamer extends AbstractStreamer {
   }
 
   /** The output's writer, made on the first send so a consumer-only process leaves stdout alone. */
-  writer(): LineWriter {
+  #lineWriter(): LineWriter {
     const output = this.#options.output ?? process.stdout;
     this.#writer ??= writerFor(output, this.#options.output ? 'output' : 'stdout');
     return this.#writer;
   }
 
   /** With loopback, the hub of this process's consumers (none yet: nobody to deliver to). */
-  loopbackHub(): Hub | undefined {
+  #loopbackHub(): Hub | undefined {
     if (!this.#options.loopback) return undefined;
     return existingHub(this.#options.input ?? process.stdin);
   }
 
   protected async _createProducer(stream: StreamKey | undefined, options: ResolvedProducerOptions) {
-    return new StdioProducer(this, stream, options) as StdioProducer & Endable;
+    return new StdioProducer(this.#output, stream, options) as StdioProducer & Endable;
   }
 
   protected async _createConsumer(streams: StreamKey[], options: ResolvedConsumerOptions) {
@@ -206,7 +211,7 @@ export const backend: Backend = {
     if (url.host !== '') {
       throw new StreamerError(
         'INVALID_URL',
-        `stdio:// takes no host, got ${describe(url.host)}: use stdio:// or stdio:///stream1,stream2`,
+        `stdio:// takes no host, got ${describeValue(url.host)}: use stdio:// or stdio:///stream1,stream2`,
       );
     }
     return new StdioStreamer(resolveConnectOptions(options));

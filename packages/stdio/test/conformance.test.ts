@@ -1,6 +1,6 @@
 import { PassThrough, Writable } from 'node:stream';
 import { runConformance } from '@streamer/conformance';
-import { backend, STDIO_SUPPORTS } from '../src/index.js';
+import { backend } from '../src/index.js';
 
 const url = [new URL('stdio://')];
 
@@ -11,5 +11,4 @@ const nowhere = new Writable({ write: (_chunk, _encoding, done) => done() });
 runConformance({
   name: 'stdio (loopback)',
   connect: () => backend.connect(url, { input: idleInput, output: nowhere, loopback: true }),
-  supports: STDIO_SUPPORTS,
 });

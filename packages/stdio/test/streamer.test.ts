@@ -167,3 +167,11 @@ describe('stdio streamer with injected streams', () => {
     await s.disconnect().catch(() => {});
   });
 });
+
+describe('what users can reach', () => {
+  it('a streamer has no public internals: its writer and loopback hub are private', async () => {
+    const s = await backend.connect(url, { input: new PassThrough(), output: sink() });
+    for (const name of ['writer', 'loopbackHub']) expect(name in s, name).toBe(false);
+    await s.disconnect();
+  });
+});

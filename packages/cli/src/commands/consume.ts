@@ -1,17 +1,9 @@
-import {
-  type ConsumerMode,
-  isStreamerError,
-  resolveConsumerOptions,
-  type Supports,
-} from '@streamer/core';
+import { type ConsumerMode, isStreamerError, validateConsumerOptions } from '@streamer/core';
 import type { Command } from 'commander';
 import { choice, positive, readStreams, streamTarget, timestamp } from '../args.js';
 import { badUsage, usage } from '../errors.js';
 import { FORMATS, formatMessage, Output } from '../output.js';
 import { open, stopSignal } from '../streamers.js';
-
-/** Lets the option check pass every mode: whether the backend has it is known after connecting. */
-const EVERY_MODE = { realtime: true, resumable: true, loadBalanced: true } as Supports;
 
 interface ConsumeOptions {
   earliest?: boolean;
@@ -63,7 +55,7 @@ async function consume(url: string, o: ConsumeOptions): Promise<void> {
     ...(o.consumerId === undefined ? {} : { consumerId: o.consumerId }),
   };
   // --group and --consumer-id against --mode are the command line's fault: exit 2, before connecting.
-  usage(() => resolveConsumerOptions(group, EVERY_MODE));
+  usage(() => validateConsumerOptions(group));
   const streams = readStreams(target, url);
   const streamer = await open(target.streamer, target.protocol, { follow: o.follow });
   const stop = stopSignal();
