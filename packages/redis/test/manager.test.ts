@@ -1,5 +1,6 @@
 import type { Message } from '@streamer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sequenceToEntryId } from '../src/index.js';
 import { cli, freshKey, open, take } from './support/helpers.js';
 
 type Opened = Awaited<ReturnType<typeof open>>;
@@ -84,5 +85,20 @@ describe('manager API', () => {
       await s.trim(key, { minTimestamp: new Date(Date.now() + 60_000), approximate: false }),
     ).toBe(8);
     await expect(s.trim(key, {})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it("trim takes the producer's TrimOptions: minId drops the entries below that id", async () => {
+    const key = freshKey('trim-minid');
+    const p = await s.createProducer(key);
+    const receipts = await Promise.all(Array.from({ length: 5 }, (_, i) => p.send(`m${i}`)));
+    const third = sequenceToEntryId(receipts[2].sequence);
+    expect(await s.trim(key, { minId: third, approximate: false })).toBe(2);
+    const left: string[] = [];
+    for await (const m of s.readRange(key)) left.push(m.text());
+    expect(left).toEqual(['m2', 'm3', 'm4']);
+    await expect(s.trim(key, { minId: 'nope' })).rejects.toThrow(/minId must be .*"nope"/);
+    await expect(s.trim(key, { maxLen: 1, minId: third })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 });
