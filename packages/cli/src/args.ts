@@ -116,3 +116,31 @@ export function choice<T extends string>(name: string, value: string, allowed: r
   if (allowed.includes(value as T)) return value as T;
   throw invalidArgument(name, value, `one of ${allowed.join(', ')}`);
 }
+
+/** The spellings of where a reading command starts: `--earliest` / `--latest`, and relay's old `--offset start|end`. */
+export interface StartFlags {
+  earliest?: boolean;
+  latest?: boolean;
+  offset?: string;
+}
+
+/** Where a reading command starts, or undefined when no flag says. Conflicting flags are bad usage. */
+export function startFlag(o: StartFlags): 'earliest' | 'latest' | undefined {
+  const said = new Set<'earliest' | 'latest'>();
+  if (o.earliest) said.add('earliest');
+  if (o.latest) said.add('latest');
+  if (o.offset !== undefined) {
+    const offset = usage(() => choice('--offset', o.offset as string, ['start', 'end'] as const));
+    said.add(offset === 'start' ? 'earliest' : 'latest');
+  }
+  if (said.size > 1) throw badUsage('--earliest and --latest exclude each other');
+  return [...said][0];
+}
+
+/** `--no-follow` on Redis knows where the stored messages end only for one reader of every entry. */
+export function checkNoFollow(target: Target, follow: boolean, mode: string): void {
+  if (follow || mode === 'realtime' || !target.protocol.startsWith('redis')) return;
+  throw badUsage(
+    `--no-follow on ${target.protocol}:// reads in realtime mode only (got --mode ${mode}): a group's members share the entries, so none can tell when it has read every stored one`,
+  );
+}
