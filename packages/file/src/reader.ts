@@ -12,13 +12,16 @@ import {
 
 const CHUNK = 1024 * 1024;
 
-/** Opens a stream file for reading; CONNECT when it cannot be opened, CORRUPT_DATA for a bad header. */
+/**
+ * Opens a stream file for reading: STREAM_NOT_FOUND when it is missing, CONNECT when it cannot be
+ * opened otherwise.
+ */
 export async function openFile(path: string): Promise<FileHandle> {
   try {
     return await open(path, 'r');
   } catch (cause) {
     throw new StreamerError(
-      'CONNECT',
+      (cause as { code?: string }).code === 'ENOENT' ? 'STREAM_NOT_FOUND' : 'CONNECT',
       `Cannot open stream file ${path}: ${(cause as Error).message}`,
       {
         cause,

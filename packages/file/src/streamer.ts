@@ -111,7 +111,10 @@ export class FileStreamer extends AbstractStreamer {
   protected async _disconnect(): Promise<void> {}
 }
 
-/** Makes sure the file is there as the options ask: CONNECT when it is not (or is, for createOnly). */
+/**
+ * Makes sure the file is there as the options ask: STREAM_NOT_FOUND when it is missing (or empty)
+ * and may not be created, CONNECT when it exists for createOnly or cannot be reached.
+ */
 async function prepareFile(path: string, options: FileConnectOptions): Promise<void> {
   const exists = await stat(path).then(
     (s) => {
@@ -132,7 +135,7 @@ async function prepareFile(path: string, options: FileConnectOptions): Promise<v
   }
   if (exists === 'missing' && !options.createOnly && !options.createIfNotExists) {
     throw new StreamerError(
-      'CONNECT',
+      'STREAM_NOT_FOUND',
       `Stream file ${path} does not exist: pass createIfNotExists: true to create it`,
     );
   }
@@ -142,7 +145,7 @@ async function prepareFile(path: string, options: FileConnectOptions): Promise<v
   }
   if (exists === 'empty' && !options.createIfNotExists && !options.createOnly) {
     throw new StreamerError(
-      'CONNECT',
+      'STREAM_NOT_FOUND',
       `Stream file ${path} is empty: pass createIfNotExists: true to make it a stream file`,
     );
   }

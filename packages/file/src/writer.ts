@@ -198,7 +198,7 @@ export class LogWriter {
     if (this.#offset + size + crossed * (7 + this.#slots * MAX_ITEM_SIZE) > this.#limit) {
       return Promise.reject(
         new StreamerError(
-          'BACKEND',
+          'PAYLOAD_TOO_LARGE',
           `Stream file ${this.path} would grow past its fileSizeLimit of ${this.#limit} bytes (it has ${this.#offset}, the message needs ${size})`,
         ),
       );

@@ -62,12 +62,16 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 const texts = (messages: Message[]) => messages.map((m) => m.text());
 
 describe('connect', () => {
-  it('a missing file is a CONNECT error naming it, unless createIfNotExists', async () => {
+  it('a missing file is a STREAM_NOT_FOUND error naming it, unless createIfNotExists', async () => {
     const path = join(dir, 'missing.ss');
     const error = await backend.connect([pathToFileURL(path)], {}).catch((e) => e);
-    expect(error.code).toBe('CONNECT');
+    expect(error.code).toBe('STREAM_NOT_FOUND');
+    expect(error.retriable).toBe(false);
     expect(error.message).toContain(path);
     expect(existsSync(path)).toBe(false);
+    const empty = join(dir, 'empty.ss');
+    writeFileSync(empty, '');
+    expect(await codeOf(backend.connect([pathToFileURL(empty)], {}))).toBe('STREAM_NOT_FOUND');
     await connect(path, { createIfNotExists: true });
     expect(readFileSync(path).subarray(0, 2).toString()).toBe('Ss');
     expect(await codeOf(backend.connect([pathToFileURL(path)], { createOnly: true }))).toBe(
@@ -224,12 +228,12 @@ describe('producer', () => {
     expect(await codeOf(c.next())).toBe('STREAM_ENDED');
   });
 
-  it('fileSizeLimit: a send past it fails with an error naming the limit', async () => {
+  it('fileSizeLimit: a send past it fails with PAYLOAD_TOO_LARGE naming the limit', async () => {
     const { s } = await fresh({ fileSizeLimit: 2048, beaconInterval: 1024 });
     const p = await s.createProducer('big');
     await p.send('x'.repeat(500));
     const error = await p.send('x'.repeat(3000)).catch((e) => e);
-    expect(error.code).toBe('BACKEND');
+    expect(error.code).toBe('PAYLOAD_TOO_LARGE');
     expect(error.message).toContain('2048');
     await p.flush().catch(() => {});
   });

@@ -157,7 +157,7 @@ describe('writer', () => {
     const writer = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 4096 });
     await writer.append('s', 0, undefined, payloadOf(0, 1000));
     const error = await writer.append('s', 0, undefined, payloadOf(1, 5000)).catch((e) => e);
-    expect(error.code).toBe('BACKEND');
+    expect(error.code).toBe('PAYLOAD_TOO_LARGE');
     expect(error.message).toContain('4096');
     await writer.close(false);
     expect((await all(path)).length).toBe(1);
