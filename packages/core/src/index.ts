@@ -17,6 +17,9 @@ export { type Endable, onEnd } from './internal.js';
 export { MEMORY_SUPPORTS, memoryBackend } from './memory.js';
 export { json, StreamMessage, text, toBytes } from './message.js';
 export {
+  aliasedOption,
+  type BackendOptionNames,
+  defineBackendOptions,
   durationMs,
   MAX_TIMER_MS,
   nonNegative,

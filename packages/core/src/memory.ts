@@ -2,7 +2,11 @@ import { AbstractConsumer, type AckRef } from './consumer.js';
 import { abortError, StreamerError } from './errors.js';
 import type { Endable } from './internal.js';
 import { StreamMessage, toBytes } from './message.js';
-import type { ResolvedConsumerOptions, ResolvedProducerOptions } from './options.js';
+import {
+  defineBackendOptions,
+  type ResolvedConsumerOptions,
+  type ResolvedProducerOptions,
+} from './options.js';
 import { AbstractProducer, type OutgoingMessage } from './producer.js';
 import { AbstractStreamer } from './streamer.js';
 import type {
@@ -330,3 +334,6 @@ export const memoryBackend: Backend = {
     return new MemoryStreamer(store);
   },
 };
+
+// Core's options are all it reads: under strict: true, any other is a typo.
+defineBackendOptions('memory', { protocols: ['memory'] });

@@ -83,12 +83,6 @@ export class FileStreamer extends AbstractStreamer {
   }
 
   protected async _createProducer(stream: StreamKey | undefined, options: ResolvedProducerOptions) {
-    if (Object.keys(options.extra).length > 0) {
-      throw new StreamerError(
-        'INVALID_ARGUMENT',
-        `Unknown producer options for the file backend: ${Object.keys(options.extra).join(', ')}`,
-      );
-    }
     const writer = await acquireWriter(this.path, this.#options);
     return new FileProducer(writer, this.#options.endWithEos, stream, options) as FileProducer &
       Endable;
@@ -167,7 +161,7 @@ async function prepareFile(path: string, options: FileConnectOptions): Promise<v
       const header = encodeHeader({
         fileName: basename(path),
         createdAt: new Date(),
-        beaconInterval: options.beaconInterval,
+        beaconInterval: options.beaconIntervalBytes,
       });
       await handle.write(header, 0, header.length, 0);
       await handle.sync();

@@ -37,7 +37,7 @@ const isPrefix = (got: string[]) => got.every((p, i) => p === payloads[i]);
 beforeAll(async () => {
   const path = tempFile(dir, 'original');
   writeFileSync(path, '');
-  const writer = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 2 ** 30 });
+  const writer = await LogWriter.open(path, { beaconIntervalBytes: 1024, maxFileBytes: 2 ** 30 });
   payloads = Array.from({ length: 14 }, (_, i) => `payload-${i}-${'x'.repeat((i * 53) % 300)}`);
   await Promise.all(
     payloads.map((p, i) => writer.append(`s${i % 2}`, 0, undefined, Buffer.from(p))),

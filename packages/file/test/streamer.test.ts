@@ -27,6 +27,7 @@ import {
   encodeMessage,
   type FileConsumerOptions,
   messageSize,
+  readHeader,
   readMessages,
   WILDCARD,
 } from '../src/index.js';
@@ -104,8 +105,14 @@ describe('connect', () => {
       expect(error.code).toBe('INVALID_ARGUMENT');
       expect(error.message).toContain(needle);
     };
-    await bad({ beaconInterval: 1000 }, '1000');
+    await bad({ beaconIntervalBytes: 1000 }, 'beaconIntervalBytes must be');
+    await bad({ beaconInterval: 1000 }, '1000'); // the old name, still read
+    await bad({ maxFileBytes: -1 }, 'maxFileBytes must be');
     await bad({ fileSizeLimit: -1 }, '-1');
+    await bad(
+      { maxFileBytes: 4096, fileSizeLimit: 8192 },
+      'fileSizeLimit is the old name of maxFileBytes',
+    );
     await bad({ createIfNotExists: 'yes' }, 'yes');
     await bad({ pollIntervalMs: 2 ** 31 }, String(2 ** 31)); // Node would poll every 1 ms
     // Options of other backends are ignored, so one options object serves every URL.
@@ -228,14 +235,22 @@ describe('producer', () => {
     expect(await codeOf(c.next())).toBe('STREAM_ENDED');
   });
 
-  it('fileSizeLimit: a send past it fails with PAYLOAD_TOO_LARGE naming the limit', async () => {
-    const { s } = await fresh({ fileSizeLimit: 2048, beaconInterval: 1024 });
+  it('maxFileBytes: a send past it fails with PAYLOAD_TOO_LARGE naming the limit', async () => {
+    const { s } = await fresh({ maxFileBytes: 2048, beaconIntervalBytes: 1024 });
     const p = await s.createProducer('big');
     await p.send('x'.repeat(500));
     const error = await p.send('x'.repeat(3000)).catch((e) => e);
     expect(error.code).toBe('PAYLOAD_TOO_LARGE');
-    expect(error.message).toContain('2048');
+    expect(error.message).toContain('maxFileBytes of 2048');
     await p.flush().catch(() => {});
+  });
+
+  it('the old names fileSizeLimit and beaconInterval still work', async () => {
+    const { path, s } = await fresh({ fileSizeLimit: 2048, beaconInterval: 1024 });
+    expect((await readHeader(path)).beaconInterval).toBe(1024);
+    const p = await s.createProducer('big');
+    const error = await p.send('x'.repeat(3000)).catch((e) => e);
+    expect(error.code).toBe('PAYLOAD_TOO_LARGE');
   });
 });
 

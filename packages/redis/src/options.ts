@@ -1,4 +1,5 @@
 import {
+  defineBackendOptions,
   describe,
   durationMs,
   invalidArgument,
@@ -164,11 +165,39 @@ export type RedisProducerOptions = TrimOptions;
 
 /** Consumer options beyond core's. */
 export interface RedisConsumerOptions {
-  /** Group modes: create the stream with the group when it does not exist. Default true. */
+  /**
+   * Group modes: create the stream with the group when it does not exist (`MKSTREAM`). Default
+   * true; false: the first `next()` rejects naming the key. The file backend's option of the same
+   * name creates a missing file.
+   */
+  createIfNotExists?: boolean;
+  /** @deprecated The old name of `createIfNotExists`; still accepted. */
   mkstream?: boolean;
   /** How often new shards (`name:N` keys) are looked for with SCAN, in ms. Default 2000. */
   discoverIntervalMs?: number;
 }
+
+defineBackendOptions('redis', {
+  protocols: ['redis', 'rediss'],
+  connect: [
+    'username',
+    'password',
+    'db',
+    'timeoutMs',
+    'messageField',
+    'ca',
+    'cert',
+    'key',
+    'insecure',
+    'reconnectInitialMs',
+    'reconnectMaxMs',
+    'maxReconnectAttempts',
+  ],
+  producer: ['maxLen', 'minTimestamp', 'minId', 'approximate'],
+  consumer: ['createIfNotExists', 'mkstream', 'discoverIntervalMs'],
+  // consumer.ts reads mkstream; core puts the value under both names.
+  aliases: { mkstream: 'createIfNotExists' },
+});
 
 export function optionalBoolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;

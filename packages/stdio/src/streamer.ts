@@ -5,6 +5,7 @@ import {
   AbstractStreamer,
   AsyncQueue,
   type Backend,
+  defineBackendOptions,
   describe,
   type Endable,
   invalidArgument,
@@ -61,6 +62,11 @@ interface Resolved {
   onError: (error: StreamerError) => void;
   maxLineBytes: number;
 }
+
+defineBackendOptions('stdio', {
+  protocols: ['stdio'],
+  connect: ['input', 'output', 'loopback', 'onError', 'maxLineBytes'],
+});
 
 function printError(error: StreamerError): void {
   process.stderr.write(`streamer: stdio: ${error.code}: ${error.message}\n`);
