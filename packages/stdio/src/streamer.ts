@@ -171,19 +171,23 @@ export class StdioStreamer extends AbstractStreamer {
   readonly #options: Resolved;
   #writer: LineWriter | undefined;
 
+  /** @internal Made by `connect('stdio://')`. */
   constructor(options: Resolved) {
     super();
     this.#options = options;
   }
 
-  /** The output's writer, made on the first send so a consumer-only process leaves stdout alone. */
+  /**
+   * @internal The output's writer, made on the first send so a consumer-only process leaves
+   * stdout alone.
+   */
   writer(): LineWriter {
     const output = this.#options.output ?? process.stdout;
     this.#writer ??= writerFor(output, this.#options.output ? 'output' : 'stdout');
     return this.#writer;
   }
 
-  /** With loopback, the hub of this process's consumers (none yet: nobody to deliver to). */
+  /** @internal With loopback, the hub of this process's consumers (none yet: nobody to deliver to). */
   loopbackHub(): Hub | undefined {
     if (!this.#options.loopback) return undefined;
     return existingHub(this.#options.input ?? process.stdin);
