@@ -1,5 +1,5 @@
 /**
- * A second decoder of the `.ss` format, written from the spec alone and on purpose unlike the
+ * A second decoder of the `.ss` format, written from the spec alone (docs/spec/ss-format.md) and on purpose unlike the
  * production one: it first cuts every beacon out of the file, then parses the messages that are
  * left, bit-by-bit CRC and all. Tests compare the two.
  */

@@ -1,4 +1,4 @@
-// Every scenario of shared/spec/redis-scenarios.md, numbered as there, against a real Redis.
+// Every scenario of docs/spec/redis-scenarios.md, numbered as there, against a real Redis.
 import type { Consumer, ConsumerOptions, Message, Receipt, Streamer } from '@streamer/core';
 import { describe, expect, it } from 'vitest';
 import { entryIdToSequence, formatEntryId, parseEntryId, sequenceToEntryId } from '../src/index.js';
