@@ -26,7 +26,7 @@ export function streamTarget(url: string): Target {
   const query = end < 0 ? '' : url.slice(end); // kept: e.g. redis://…/keys?db=2
   return {
     streamer: `${main.slice(0, main.lastIndexOf('/'))}${query}`,
-    protocol: streamer[0]!.protocol.slice(0, -1),
+    protocol: streamer[0].protocol.slice(0, -1),
     streams,
   };
 }
@@ -54,7 +54,7 @@ export function oneStream(target: Target, url: string): StreamKey {
       `${describe(url)} names ${target.streams.length} streams; this command writes to exactly one, e.g. ${target.protocol}://…/my-stream`,
     );
   }
-  return target.streams[0]!;
+  return target.streams[0];
 }
 
 export function positive(name: string, value: string | undefined): number | undefined {
@@ -106,7 +106,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 /** A duration: `500ms`, `1s`, `2m`, `1h`, or plain milliseconds; at most about 24 days. */
 export function duration(name: string, value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
-  const ms = m ? Number(m[1]) * UNITS[m[2] ?? 'ms']! : Number.NaN;
+  const ms = m ? Number(m[1]) * UNITS[m[2] ?? 'ms'] : Number.NaN;
   if (!(ms > 0)) throw invalidArgument(name, value, 'a duration like 500ms, 1s or 2m');
   if (ms > MAX_TIMER_MS) throw invalidArgument(name, value, 'at most 596h');
   return ms;

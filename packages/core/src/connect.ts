@@ -59,7 +59,7 @@ export async function connect(
       `connect options must be an object, got ${describe(options)}`,
     );
   }
-  const protocol = urls[0]!.protocol.slice(0, -1);
+  const protocol = urls[0].protocol.slice(0, -1);
   let backend = registry.get(protocol) ?? BACKEND_PACKAGES[protocol];
   if (backend === undefined) {
     const known = [...new Set([...registry.keys(), ...Object.keys(BACKEND_PACKAGES)])].sort();

@@ -3,7 +3,6 @@ import {
   type AckRef,
   AsyncQueue,
   type Message,
-  type MessageHeader,
   type ResolvedConsumerOptions,
   type SeqPos,
   StreamerError,
@@ -158,9 +157,9 @@ export class FileConsumer extends AbstractConsumer implements CursorTarget, Grou
         let last: bigint | undefined;
         while (
           entry.head < entry.delivered.length &&
-          entry.acked.has(entry.delivered[entry.head]!)
+          entry.acked.has(entry.delivered[entry.head])
         ) {
-          last = entry.delivered[entry.head]!;
+          last = entry.delivered[entry.head];
           entry.acked.delete(last);
           entry.head++;
         }

@@ -81,7 +81,8 @@ function boolean(name: string, value: unknown, fallback: boolean): boolean {
   throw invalidArgument(name, value, 'true or false');
 }
 
-function readOptions(o: Record<string, unknown>, base: ReadOptions): ReadOptions {
+/** Read options from connect options, or from a consumer's extras over the connect options. */
+export function resolveReadOptions(o: Record<string, unknown>, base: ReadOptions): ReadOptions {
   const pollIntervalMs = durationMs('pollIntervalMs', o.pollIntervalMs, base.pollIntervalMs);
   return {
     follow: boolean('follow', o.follow, base.follow),
@@ -112,18 +113,13 @@ export function resolveConnectOptions(input: Record<string, unknown>): FileConne
     throw invalidArgument('maxFileBytes', maxFileBytes, 'a whole number of bytes (at least 128)');
   }
   return {
-    ...readOptions(input, READ_DEFAULTS),
+    ...resolveReadOptions(input, READ_DEFAULTS),
     createIfNotExists: boolean('createIfNotExists', input.createIfNotExists, false),
     createOnly: boolean('createOnly', input.createOnly, false),
     beaconIntervalBytes,
     maxFileBytes,
     endWithEos: boolean('endWithEos', input.endWithEos, false),
   };
-}
-
-/** The file backend's own consumer options (ConsumerOptions' extras). */
-export function resolveReadOptions(extra: Record<string, unknown>, base: ReadOptions): ReadOptions {
-  return readOptions(extra, base);
 }
 
 /**

@@ -191,14 +191,14 @@ export function readMessages(
       if (result.done) return { value: undefined, done: true };
       batch = result.value;
       next = 0;
-      if (batch.length > 0) return { value: batch[next++]!, done: false };
+      if (batch.length > 0) return { value: batch[next++], done: false };
     }
   };
   // Messages come from batches without an async generator step each: that halves the cost of
   // a replay.
   return {
     next: () =>
-      next < batch.length ? Promise.resolve({ value: batch[next++]!, done: false }) : refill(),
+      next < batch.length ? Promise.resolve({ value: batch[next++], done: false }) : refill(),
     return: async () => {
       batch = [];
       await batches.return(undefined);

@@ -184,7 +184,7 @@ export const backend: Backend = {
       );
     }
     const resolved = resolveConnectOptions(options);
-    const path = pathFromUrl(urls[0]!);
+    const path = pathFromUrl(urls[0]);
     await prepareFile(path, resolved);
     // One name per file, so that every spelling of it (links, ..) shares one writer and lock.
     return new FileStreamer(await realpath(path), resolved);

@@ -328,7 +328,7 @@ export class LogWriter {
     const count = Math.min(sources.length, this.#slots);
     const beacon: Beacon = { remaining, items: [] };
     for (let i = 0; i < count; i++) {
-      const source = sources[(this.#beaconCount + i) % sources.length]!;
+      const source = sources[(this.#beaconCount + i) % sources.length];
       beacon.items.push({
         streamKey: source.streamKey,
         shardId: source.shardId,

@@ -160,7 +160,7 @@ describe('producer', () => {
       ['c', 0, 2n],
       ['d', 3, 2n],
     ]);
-    expect(stored[1]!.timestamp.getTime()).toBe(at.getTime());
+    expect(stored[1].timestamp.getTime()).toBe(at.getTime());
   });
 
   it('producers of one file share its writer; sequences stay contiguous', async () => {
@@ -354,7 +354,7 @@ describe('consumer', () => {
     };
     const c1 = await s.createConsumer('jobs', options);
     const got = await take(c1, 5);
-    for (const m of [got[0]!, got[1]!, got[3]!]) c1.ack(m); // j2 is not acked
+    for (const m of [got[0], got[1], got[3]]) c1.ack(m); // j2 is not acked
     await c1.commit();
     await c1.end();
     const sidecar = `${path}.workers.offsets`;
@@ -407,8 +407,8 @@ describe('consumer', () => {
     }
     const all: Message[] = [];
     for await (const m of readMessages(path)) all.push(m);
-    await c.seek(all[64]!.timestamp);
-    const expected = all.find((m) => m.timestamp >= all[64]!.timestamp)!;
+    await c.seek(all[64].timestamp);
+    const expected = all.find((m) => m.timestamp >= all[64].timestamp)!;
     expect(texts(await take(c, 1))).toEqual([expected.text()]);
   });
 
@@ -441,7 +441,7 @@ describe('consumer', () => {
     for await (const m of resync) rest.push(m);
     expect(rest.length).toBeGreaterThan(0);
     expect(rest.at(-1)!.text()).toBe(`message-39-${'.'.repeat(40)}`);
-    expect(rest[0]!.sequence).toBeGreaterThan(4n); // the messages up to the next beacon are lost
+    expect(rest[0].sequence).toBeGreaterThan(4n); // the messages up to the next beacon are lost
   });
 
   it("resumable: a new group with 'latest' resumes from where it began, not from the new end", async () => {

@@ -35,7 +35,7 @@ describe('writer', () => {
     const sent: { key: string; shard: number; payload: Buffer; ms: number }[] = [];
     const receipts = [];
     for (let i = 0; i < 600; i++) {
-      const key = streams[(i * 5) % streams.length]!;
+      const key = streams[(i * 5) % streams.length];
       const shard = Math.floor(i / 12) % 3;
       const payload = payloadOf(i, (i * 37) % 900);
       const ms = 1_700_000_000_000 + i;
@@ -51,7 +51,7 @@ describe('writer', () => {
     expect(spec.messages.length).toBe(sent.length);
     const next = new Map<string, bigint>();
     spec.messages.forEach((m, i) => {
-      const s = sent[i]!;
+      const s = sent[i];
       const source = `${s.key}/${s.shard}`;
       const seq = (next.get(source) ?? 0n) + 1n;
       next.set(source, seq);

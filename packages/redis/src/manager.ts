@@ -177,12 +177,12 @@ export class RedisManager {
               ])) ?? [];
             c.page = page;
             if (page.length < count) c.done = true;
-            if (page.length > 0) c.start = `(${page[page.length - 1]![0].toString()}`;
+            if (page.length > 0) c.start = `(${page[page.length - 1][0].toString()}`;
           }
           let next: (typeof cursors)[number] | undefined;
           for (const c of cursors) {
             if (c.page.length === 0) continue;
-            if (!next || compareEntryIds(c.page[0]![0].toString(), next.page[0]![0].toString()) < 0)
+            if (!next || compareEntryIds(c.page[0][0].toString(), next.page[0][0].toString()) < 0)
               next = c;
           }
           if (!next) return;

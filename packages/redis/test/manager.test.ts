@@ -42,8 +42,8 @@ describe('manager API', () => {
       [1, `${key}:1`, 3],
     ]);
     const id = (m: { sequence: bigint }) => `${m.sequence >> 16n}-${m.sequence & 0xffffn}`;
-    expect(info.shards[0]!.firstId).toBe(id(receipts[0]!));
-    expect(info.shards[1]!.lastId).toBe(id(receipts[5]!));
+    expect(info.shards[0].firstId).toBe(id(receipts[0]));
+    expect(info.shards[1].lastId).toBe(id(receipts[5]));
     expect(info.groups).toHaveLength(1);
     const [group] = info.groups;
     expect(group!.name).toBe('readers');

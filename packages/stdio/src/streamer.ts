@@ -212,7 +212,7 @@ export class StdioStreamer extends AbstractStreamer {
  */
 export const backend: Backend = {
   async connect(urls, options) {
-    const url = urls[0]!;
+    const url = urls[0];
     if (url.host !== '') {
       throw new StreamerError(
         'INVALID_URL',
