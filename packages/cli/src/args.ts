@@ -19,7 +19,7 @@ export function streamTarget(url: string): Target {
   const query = end < 0 ? '' : url.slice(end); // kept: e.g. redis://…/keys?db=2
   return {
     streamer: `${main.slice(0, main.lastIndexOf('/'))}${query}`,
-    protocol: streamer[0]!.protocol.slice(0, -1),
+    protocol: streamer[0].protocol.slice(0, -1),
     streams,
   };
 }
@@ -47,7 +47,7 @@ export function oneStream(target: Target, url: string): StreamKey {
       `${describeValue(url)} names ${target.streams.length} streams; this command writes to exactly one, e.g. ${target.protocol}://…/my-stream`,
     );
   }
-  return target.streams[0]!;
+  return target.streams[0];
 }
 
 export function positive(name: string, value: string | undefined): number | undefined {
@@ -99,7 +99,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 /** A duration: `500ms`, `1s`, `2m`, `1h`, or plain milliseconds; at most about 24 days. */
 export function duration(name: string, value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value);
-  const ms = m ? Number(m[1]) * UNITS[m[2] ?? 'ms']! : Number.NaN;
+  const ms = m ? Number(m[1]) * UNITS[m[2] ?? 'ms'] : Number.NaN;
   if (!(ms > 0)) throw invalidArgument(name, value, 'a duration like 500ms, 1s or 2m');
   if (ms > MAX_TIMER_MS) throw invalidArgument(name, value, 'at most 596h');
   return ms;
@@ -108,4 +108,32 @@ export function duration(name: string, value: string): number {
 export function choice<T extends string>(name: string, value: string, allowed: readonly T[]): T {
   if (allowed.includes(value as T)) return value as T;
   throw invalidArgument(name, value, `one of ${allowed.join(', ')}`);
+}
+
+/** The spellings of where a reading command starts: `--earliest` / `--latest`, and relay's old `--offset start|end`. */
+export interface StartFlags {
+  earliest?: boolean;
+  latest?: boolean;
+  offset?: string;
+}
+
+/** Where a reading command starts, or undefined when no flag says. Conflicting flags are bad usage. */
+export function startFlag(o: StartFlags): 'earliest' | 'latest' | undefined {
+  const said = new Set<'earliest' | 'latest'>();
+  if (o.earliest) said.add('earliest');
+  if (o.latest) said.add('latest');
+  if (o.offset !== undefined) {
+    const offset = usage(() => choice('--offset', o.offset as string, ['start', 'end'] as const));
+    said.add(offset === 'start' ? 'earliest' : 'latest');
+  }
+  if (said.size > 1) throw badUsage('--earliest and --latest exclude each other');
+  return [...said][0];
+}
+
+/** `--no-follow` on Redis knows where the stored messages end only for one reader of every entry. */
+export function checkNoFollow(target: Target, follow: boolean, mode: string): void {
+  if (follow || mode === 'realtime' || !target.protocol.startsWith('redis')) return;
+  throw badUsage(
+    `--no-follow on ${target.protocol}:// reads in realtime mode only (got --mode ${mode}): a group's members share the entries, so none can tell when it has read every stored one`,
+  );
 }

@@ -62,10 +62,6 @@ export class Output {
     });
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   async write(chunk: string | Uint8Array): Promise<boolean> {
     if (this.#closed) return false;
     if (!this.stream.write(chunk)) {

@@ -28,7 +28,7 @@ function checkSummary(stdout: string, backend: string) {
     Number(m[2]),
   );
   expect(workers).toHaveLength(2);
-  expect(workers[0]! + workers[1]!).toBe(60);
+  expect(workers[0] + workers[1]).toBe(60);
   expect(Math.min(...workers)).toBeGreaterThan(0);
 }
 

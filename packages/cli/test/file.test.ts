@@ -168,7 +168,7 @@ describe('streamer on file://', () => {
     for (const missing of [temp.url('missing.ss'), `${temp.url('missing.ss')}/a`]) {
       const run = await streamer(['info', missing]);
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/^streamer: CONNECT: .*missing\.ss: ENOENT/);
+      expect(run.stderr).toMatch(/^streamer: STREAM_NOT_FOUND: .*missing\.ss: ENOENT/);
     }
     const badHost = await streamer(['decode', 'file://elsewhere/x.ss']);
     expect(badHost.code).toBe(2);

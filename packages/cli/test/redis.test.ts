@@ -47,14 +47,74 @@ describe('streamer on redis://', () => {
     const source = `${temp.url('relay-in.ss')}/src`;
     await streamer(['produce', source], 'r0\nr1\nr2\n');
     const target = `${REDIS_URL}/${key('relay')}`;
-    const there = await streamer(['relay', source, target, '--offset', 'start', '--no-follow']);
+    const there = await streamer(['relay', source, target, '--earliest', '--no-follow']);
     expect(there).toMatchObject({ code: 0, stderr: '' });
     const back = `${temp.url('relay-out.ss')}/copy`;
+    // --offset start is the old spelling of --earliest, kept as an alias.
     expect(
       (await streamer(['relay', target, back, '--offset', 'start', '--count', '3'])).code,
     ).toBe(0);
     const run = await streamer(['consume', back, '--earliest', '--no-follow', '--format', 'raw']);
     expect(run.stdout).toBe('r0\nr1\nr2\n');
+  });
+
+  it('consume --no-follow prints what every shard held at the start, then exits', async () => {
+    const [a, b] = [key('nofollow-a'), key('nofollow-b')];
+    await streamer(['produce', `${REDIS_URL}/${a}`, '--shards', '3'], 'a0\na1\na2\na3\na4\n');
+    await streamer(['produce', `${REDIS_URL}/${b}`], 'b0\nb1\n');
+    const url = `${REDIS_URL}/${a},${b}`;
+    const run = await streamer(['consume', url, '--earliest', '--no-follow', '--format', 'raw']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(lines(run.stdout).sort()).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'b0', 'b1']);
+    // Nothing new is read: --latest prints nothing, and a missing stream holds nothing.
+    const latest = await streamer(['consume', url, '--latest', '--no-follow']);
+    expect(latest).toMatchObject({ code: 0, stdout: '' });
+    const missing = await streamer([
+      'consume',
+      `${REDIS_URL}/${key('none')}`,
+      '--earliest',
+      '--no-follow',
+    ]);
+    expect(missing).toMatchObject({ code: 0, stdout: '' });
+  });
+
+  it('consume and relay --no-follow end while another process keeps writing', async () => {
+    const name = key('nofollow-live');
+    const url = `${REDIS_URL}/${name}`;
+    const clock = spawn(process.execPath, [BIN, 'clock', url, '--interval', '10ms'], {
+      stdio: 'ignore',
+    });
+    try {
+      await streamer(['consume', url, '--earliest', '--count', '3']); // three are stored
+      const run = await streamer([
+        'consume',
+        url,
+        '--earliest',
+        '--no-follow',
+        '--format',
+        'ndjson',
+      ]);
+      expect(run.code).toBe(0);
+      const ticks = lines(run.stdout).map((l) => JSON.parse(JSON.parse(l).payload).tick);
+      expect(ticks.length).toBeGreaterThanOrEqual(3);
+      expect(ticks).toEqual(ticks.map((_, i) => ticks[0] + i)); // in order, none missing
+      const copy = `${temp.url('nofollow.ss')}/copy`;
+      expect(await streamer(['relay', url, copy, '--earliest', '--no-follow'])).toMatchObject({
+        code: 0,
+        stderr: '',
+      });
+      const copied = await streamer(['consume', copy, '--earliest', '--no-follow']);
+      expect(lines(copied.stdout).length).toBeGreaterThanOrEqual(ticks.length);
+    } finally {
+      clock.kill();
+    }
+  });
+
+  it('--no-follow on redis:// refuses group modes (exit 2): no member sees every entry', async () => {
+    const url = `${REDIS_URL}/${key('nofollow-group')}`;
+    const run = await streamer(['consume', url, '--mode', 'loadBalanced', '--no-follow']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--no-follow on redis:// reads in realtime mode only');
   });
 
   it('consume follows live messages from another process (clock)', async () => {

@@ -48,6 +48,21 @@ describe('streamer: help, usage errors and exit codes', () => {
       '--earliest and --latest exclude each other',
     ],
     [
+      [
+        'relay',
+        'redis://localhost:6379/a',
+        'redis://localhost:6379/b',
+        '--offset',
+        'start',
+        '--latest',
+      ],
+      '--earliest and --latest exclude each other',
+    ],
+    [
+      ['relay', 'redis://localhost:6379/a', 'redis://localhost:6379/b', '--offset', 'middle'],
+      'streamer: INVALID_ARGUMENT: --offset must be one of start, end, got "middle"',
+    ],
+    [
       ['consume', 'redis://localhost:6379/k', '--group', 'g'],
       'streamer: GROUP_NOT_ALLOWED: A realtime consumer has no group (got group "g")',
     ],

@@ -48,7 +48,7 @@ export class AsyncQueue<T> {
   /** The next item. An aborted `signal` withdraws the request: no item is taken for it. */
   shift(signal?: AbortSignal): Promise<T> {
     if (this.#head < this.#items.length) {
-      const item = this.#items[this.#head]!;
+      const item = this.#items[this.#head];
       this.#items[this.#head++] = undefined as T;
       if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
         this.#items = this.#items.slice(this.#head);

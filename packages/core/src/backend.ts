@@ -11,6 +11,9 @@ export { pickShard, stableHash } from './hash.js';
 export { type Endable, onEnd } from './internal.js';
 export { StreamMessage, toBytes } from './message.js';
 export {
+  aliasedOption,
+  type BackendOptionNames,
+  defineBackendOptions,
   durationMs,
   MAX_TIMER_MS,
   nonNegative,

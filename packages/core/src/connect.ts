@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeValue, StreamerError } from './errors.js';
 import { memoryBackend } from './memory.js';
+import { checkConnectOptions, markStrict } from './options.js';
 import type { Backend, Streamer } from './types.js';
 import { parseStreamerUrl } from './url.js';
 
@@ -42,6 +43,10 @@ export function registerBackend(protocol: string, backend: Backend | string): vo
 /**
  * Connects to a streamer by URL: `redis://localhost:6379`, `file:///tmp/log.ss`, `stdio://`,
  * `memory://`. The backend package is found by protocol and imported on first use.
+ *
+ * A backend ignores options it does not know, here and in `createProducer` / `createConsumer`, so
+ * one options object serves every URL. `strict: true` makes an unknown option (a typo) an
+ * INVALID_ARGUMENT naming it instead, here and in every producer and consumer of the streamer.
  */
 export async function connect(
   url: string | URL,
@@ -54,7 +59,7 @@ export async function connect(
       `connect options must be an object, got ${describeValue(options)}`,
     );
   }
-  const protocol = urls[0]!.protocol.slice(0, -1);
+  const protocol = urls[0].protocol.slice(0, -1);
   let backend = registry.get(protocol) ?? BACKEND_PACKAGES[protocol];
   if (backend === undefined) {
     const known = [...new Set([...registry.keys(), ...Object.keys(BACKEND_PACKAGES)])].sort();
@@ -67,7 +72,11 @@ export async function connect(
     backend = await load(backend);
     registry.set(protocol, backend);
   }
-  return backend.connect(urls, options);
+  // After loading: the backend's package declares its option names when it is imported.
+  const strict = checkConnectOptions(protocol, options);
+  const streamer = await backend.connect(urls, options);
+  if (strict) markStrict(streamer);
+  return streamer;
 }
 
 async function load(name: string): Promise<Backend> {

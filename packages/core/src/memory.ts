@@ -2,7 +2,11 @@ import { AbstractConsumer, type AckRef } from './consumer.js';
 import { abortError, StreamerError } from './errors.js';
 import type { Endable } from './internal.js';
 import { StreamMessage, toBytes } from './message.js';
-import type { ResolvedConsumerOptions, ResolvedProducerOptions } from './options.js';
+import {
+  defineBackendOptions,
+  type ResolvedConsumerOptions,
+  type ResolvedProducerOptions,
+} from './options.js';
 import { AbstractProducer, type OutgoingMessage } from './producer.js';
 import { AbstractStreamer } from './streamer.js';
 import { defineSupports } from './supports.js';
@@ -235,7 +239,7 @@ class MemoryConsumer extends AbstractConsumer {
     const sources = this.#sourceList;
     // Round robin over the sources, so a busy stream never starves a quiet one.
     for (let i = 0; i < sources.length; i++) {
-      const source = sources[(this.#turn + i) % sources.length]!;
+      const source = sources[(this.#turn + i) % sources.length];
       if (!this.isAssigned(source.log.stream, source.log.shard)) continue;
       const message = this.#takeFrom(source);
       if (message) {
@@ -253,7 +257,7 @@ class MemoryConsumer extends AbstractConsumer {
     }
     const group = source.log.group(this.#group, 'earliest');
     if (group.cursor >= messages.length) return undefined;
-    const message = messages[group.cursor++]!;
+    const message = messages[group.cursor++];
     if (this.options.autoCommit !== 'immediate') {
       group.pending.set(message.sequence, {
         owner: this.options.consumerId,
@@ -268,7 +272,7 @@ class MemoryConsumer extends AbstractConsumer {
     for (const [sequence, entry] of pending ?? []) {
       if (entry.owner === this.options.consumerId) {
         entry.deliveredAt = Date.now();
-        this.#replay.push(log.messages[Number(sequence) - 1]!);
+        this.#replay.push(log.messages[Number(sequence) - 1]);
       }
     }
     this.#replay.sort((a, b) => (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0));
@@ -283,7 +287,7 @@ class MemoryConsumer extends AbstractConsumer {
         if (entry.owner === this.options.consumerId || entry.deliveredAt > idleBefore) continue;
         entry.owner = this.options.consumerId;
         entry.deliveredAt = Date.now();
-        this.#replay.push(log.messages[Number(sequence) - 1]!);
+        this.#replay.push(log.messages[Number(sequence) - 1]);
         claimed = true;
       }
     }
@@ -316,9 +320,12 @@ class MemoryStreamer extends AbstractStreamer {
  */
 export const memoryBackend: Backend = {
   async connect(urls) {
-    const name = urls[0]!.host;
+    const name = urls[0].host;
     let store = stores.get(name);
     if (!store) stores.set(name, (store = new MemoryStore()));
     return new MemoryStreamer(store);
   },
 };
+
+// Core's options are all it reads: under strict: true, any other is a typo.
+defineBackendOptions('memory', { protocols: ['memory'] });

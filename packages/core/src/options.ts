@@ -44,6 +44,107 @@ const CONSUMER_KEYS = new Set([
 
 let memberCounter = 0;
 
+/**
+ * The options a backend reads beyond core's, by where they are given. Core uses them for the one
+ * rule every backend follows: options a backend does not know are ignored (so one options object
+ * serves every URL), unless `connect(url, { strict: true })` asks for an INVALID_ARGUMENT instead.
+ */
+export interface BackendOptionNames {
+  /** The protocols (without the colon) that `connect()` sends to this backend. */
+  protocols: readonly string[];
+  connect?: readonly string[];
+  producer?: readonly string[];
+  consumer?: readonly string[];
+  /**
+   * Deprecated names of producer and consumer options, old → current. Either name is accepted and
+   * the backend finds the value under both, so its code may read either.
+   */
+  aliases?: Readonly<Record<string, string>>;
+}
+
+const byBackend = new Map<string, BackendOptionNames>();
+const byProtocol = new Map<string, BackendOptionNames>();
+
+/** Declares the options of the backend named `backend` (its `streamer.backend`). */
+export function defineBackendOptions(backend: string, names: BackendOptionNames): void {
+  byBackend.set(backend, names);
+  for (const protocol of names.protocols) byProtocol.set(protocol, names);
+}
+
+// A symbol from the global registry, so that a streamer marked by one copy of @streamer/core is
+// seen as strict by another (an app can end up with two).
+const STRICT = Symbol.for('@streamer/core.strict');
+
+/** Checks the connect options for `protocol`: `strict` must be a boolean, and with it set, every option known. */
+export function checkConnectOptions(protocol: string, options: Record<string, unknown>): boolean {
+  const strict = options.strict;
+  if (strict !== undefined && typeof strict !== 'boolean')
+    throw invalidArgument('strict', strict, 'true or false');
+  const names = byProtocol.get(protocol);
+  // A backend that declared nothing cannot be checked: strict then covers core's options only.
+  if (strict && names)
+    unknownOptions('connect', `${protocol}:`, options, ['strict', ...(names.connect ?? [])]);
+  return strict === true;
+}
+
+/** Makes the streamer's producer and consumer options checked as `strict: true` asks. */
+export function markStrict(streamer: object): void {
+  Object.defineProperty(streamer, STRICT, { value: true });
+}
+
+/**
+ * The backend's own producer or consumer options (`extra`) with aliases filled in; under `strict`,
+ * INVALID_ARGUMENT for any the backend does not know.
+ */
+export function checkExtraOptions(
+  streamer: { backend: string },
+  kind: 'producer' | 'consumer',
+  extra: Record<string, unknown>,
+): void {
+  const names = byBackend.get(streamer.backend);
+  for (const [old, current] of Object.entries(names?.aliases ?? {})) {
+    const value = aliasedOption(extra, current, old);
+    if (value !== undefined) extra[current] = extra[old] = value;
+  }
+  if ((streamer as { [STRICT]?: boolean })[STRICT] && names)
+    unknownOptions(kind, streamer.backend, extra, names[kind] ?? []);
+}
+
+function unknownOptions(
+  kind: string,
+  backend: string,
+  options: Record<string, unknown>,
+  known: readonly string[],
+): void {
+  const unknown = Object.keys(options).filter((key) => !known.includes(key));
+  if (unknown.length === 0) return;
+  throw new StreamerError(
+    'INVALID_ARGUMENT',
+    `Unknown ${kind} option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} for the ${backend} backend (strict: true); it knows ${known.length > 0 ? known.join(', ') : 'none of its own'}`,
+  );
+}
+
+/**
+ * The value of option `name`, also accepted under its deprecated name `old`. Both given with
+ * different values is an INVALID_ARGUMENT naming them.
+ */
+export function aliasedOption(
+  options: Record<string, unknown>,
+  name: string,
+  old: string,
+): unknown {
+  const value = options[name];
+  const legacy = options[old];
+  if (legacy === undefined) return value;
+  if (value !== undefined && value !== legacy) {
+    throw new StreamerError(
+      'INVALID_ARGUMENT',
+      `${old} is the old name of ${name}: give one of them, got ${name}: ${describeValue(value)} and ${old}: ${describeValue(legacy)}`,
+    );
+  }
+  return legacy;
+}
+
 function oneOf<T>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (allowed.includes(value as T)) return value as T;

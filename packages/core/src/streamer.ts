@@ -1,6 +1,7 @@
 import { abortError, StreamerError } from './errors.js';
 import { type Endable, onEnd } from './internal.js';
 import {
+  checkExtraOptions,
   type ResolvedConsumerOptions,
   type ResolvedProducerOptions,
   resolveConsumerOptions,
@@ -49,12 +50,9 @@ export abstract class AbstractStreamer implements Streamer {
   async createProducer(stream?: StreamKey, options?: ProducerOptions): Promise<Producer> {
     this.#checkOpen();
     const anchor = stream === undefined ? undefined : validateStreamKey(stream);
-    return this.#track(
-      await this._createProducer(
-        anchor,
-        resolveProducerOptions(options, this.supports, `The ${this.backend}`),
-      ),
-    );
+    const resolved = resolveProducerOptions(options, this.supports, `The ${this.backend}`);
+    checkExtraOptions(this, 'producer', resolved.extra);
+    return this.#track(await this._createProducer(anchor, resolved));
   }
 
   async createConsumer(
@@ -64,6 +62,7 @@ export abstract class AbstractStreamer implements Streamer {
     this.#checkOpen();
     const keys = resolveStreams(streams);
     const resolved = resolveConsumerOptions(options, this.supports, `The ${this.backend}`);
+    checkExtraOptions(this, 'consumer', resolved.extra);
     if (resolved.signal?.aborted) throw abortError(resolved.signal);
     return this.#track(await this._createConsumer(keys, resolved));
   }

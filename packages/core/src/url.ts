@@ -19,7 +19,7 @@ function split(input: string | URL): { scheme: string; rest: string; query: stri
       `Invalid URL ${describeValue(text)}: expected protocol://host/…, e.g. redis://localhost:6379`,
     );
   }
-  return { scheme: match[1]!.toLowerCase(), rest: match[2]!, query: match[3] ?? '' };
+  return { scheme: match[1].toLowerCase(), rest: match[2], query: match[3] ?? '' };
 }
 
 function toUrls(text: string, scheme: string, authorityAndPath: string, query: string): URL[] {

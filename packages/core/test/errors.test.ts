@@ -47,6 +47,7 @@ describe('StreamerError', () => {
       'PRODUCER_ENDED',
       'CONSUMER_ENDED',
       'STREAM_ENDED',
+      'STREAM_NOT_FOUND',
       'TIMEOUT',
       'ABORTED',
       'CORRUPT_DATA',

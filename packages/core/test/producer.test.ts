@@ -37,7 +37,7 @@ describe('AbstractProducer', () => {
     for (const s of p.sent.slice(0, 2)) s.done();
     await new Promise((resolve) => setImmediate(resolve));
     expect([p.pending, ready]).toEqual([3, false]); // 3 > 4 / 2
-    p.sent[2]!.done();
+    p.sent[2].done();
     await waiting;
     expect([p.pending, ready]).toEqual([2, true]);
     await expect(make({ highWaterMark: 4 }).ready()).resolves.toBeUndefined(); // below the mark
@@ -52,10 +52,10 @@ describe('AbstractProducer', () => {
     p.send('b');
     const flushed = p.flush();
     p.send('later');
-    p.sent[1]!.done(new Error('second failed'));
-    p.sent[0]!.done();
+    p.sent[1].done(new Error('second failed'));
+    p.sent[0].done();
     await expect(flushed).rejects.toThrow('second failed');
-    p.sent[2]!.done();
+    p.sent[2].done();
     await p.flush();
   });
 

@@ -27,17 +27,17 @@ describe('parseStreamUrl', () => {
       'redis://user:secret@a:6379?db=2',
       'redis://user:secret@b:6380?db=2',
     ]);
-    expect(streamer[0]!.searchParams.get('db')).toBe('2');
-    expect(streamer[1]!.username).toBe('user');
+    expect(streamer[0].searchParams.get('db')).toBe('2');
+    expect(streamer[1].username).toBe('user');
     expect(streams).toEqual(['k']);
   });
 
   it('handles file paths and stdio', () => {
     const file = parseStreamUrl('file:///tmp/data/log.ss/a,b');
-    expect(file.streamer[0]!.pathname).toBe('/tmp/data/log.ss');
+    expect(file.streamer[0].pathname).toBe('/tmp/data/log.ss');
     expect(file.streams).toEqual(['a', 'b']);
     const stdio = parseStreamUrl('stdio:///news');
-    expect(stdio.streamer[0]!.protocol).toBe('stdio:');
+    expect(stdio.streamer[0].protocol).toBe('stdio:');
     expect(stdio.streams).toEqual(['news']);
   });
 

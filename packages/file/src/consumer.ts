@@ -169,9 +169,9 @@ export class FileConsumer extends AbstractConsumer {
         let last: bigint | undefined;
         while (
           entry.head < entry.delivered.length &&
-          entry.acked.has(entry.delivered[entry.head]!)
+          entry.acked.has(entry.delivered[entry.head])
         ) {
-          last = entry.delivered[entry.head]!;
+          last = entry.delivered[entry.head];
           entry.acked.delete(last);
           entry.head++;
         }

@@ -20,7 +20,7 @@ const TABLE = (() => {
  */
 const TABLE2 = (() => {
   const table = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) table[i] = ((TABLE[i]! & 0xff) << 8) ^ TABLE[TABLE[i]! >>> 8]!;
+  for (let i = 0; i < 256; i++) table[i] = ((TABLE[i] & 0xff) << 8) ^ TABLE[TABLE[i] >>> 8];
   return table;
 })();
 
@@ -30,9 +30,9 @@ export const CRC_INIT = 0xffff;
 export function crc16Update(crc: number, bytes: Uint8Array, start = 0, end = bytes.length): number {
   let i = start;
   for (; i + 1 < end; i += 2) {
-    crc = TABLE2[(crc >>> 8) ^ bytes[i]!]! ^ TABLE[(crc & 0xff) ^ bytes[i + 1]!]!;
+    crc = TABLE2[(crc >>> 8) ^ bytes[i]] ^ TABLE[(crc & 0xff) ^ bytes[i + 1]];
   }
-  if (i < end) crc = ((crc << 8) ^ TABLE[((crc >>> 8) ^ bytes[i]!) & 0xff]!) & 0xffff;
+  if (i < end) crc = ((crc << 8) ^ TABLE[((crc >>> 8) ^ bytes[i]) & 0xff]) & 0xffff;
   return crc;
 }
 
@@ -45,6 +45,6 @@ export function crc16(bytes: Uint8Array, start = 0, end = bytes.length): number 
  * beacons carry so a reader can check that it saw every message of the stream.
  */
 export function runningChecksum(running: number, checksum: number): number {
-  running = ((running << 8) ^ TABLE[((running >>> 8) ^ (checksum >>> 8)) & 0xff]!) & 0xffff;
-  return ((running << 8) ^ TABLE[((running >>> 8) ^ checksum) & 0xff]!) & 0xffff;
+  running = ((running << 8) ^ TABLE[((running >>> 8) ^ (checksum >>> 8)) & 0xff]) & 0xffff;
+  return ((running << 8) ^ TABLE[((running >>> 8) ^ checksum) & 0xff]) & 0xffff;
 }

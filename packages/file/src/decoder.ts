@@ -91,7 +91,7 @@ export class Decoder {
       this.#aligning = false;
       if (buf.length - pos < 1) return undefined;
       const room = interval - (offset % interval);
-      const headerSize = MESSAGE_OVERHEAD - 3 + buf[pos]!; // up to and with the payload size
+      const headerSize = MESSAGE_OVERHEAD - 3 + buf[pos]; // up to and with the payload size
       let size: number;
       if (headerSize <= room) {
         if (buf.length - pos < headerSize) return undefined;

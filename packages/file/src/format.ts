@@ -96,7 +96,7 @@ export function decodeHeader(bytes: Uint8Array): FileHeader {
   if (buf.length < HEADER_SIZE) throw corrupt(buf.length, 'the 128-byte file header is truncated');
   if (buf[0] !== 0x53 || buf[1] !== 0x73) throw corrupt(0, 'not a stream file (no "Ss" mark)');
   if (buf[2] !== FORMAT_VERSION) throw corrupt(2, `unknown format version ${buf[2]}`);
-  const nameLength = buf[3]!;
+  const nameLength = buf[3];
   if (4 + nameLength + 12 > HEADER_SIZE - 1) throw corrupt(3, 'file name too long for the header');
   const fileName = buf.toString('utf8', 4, 4 + nameLength);
   const createdAt = readU64(buf, 4 + nameLength);
@@ -109,7 +109,7 @@ export function decodeHeader(bytes: Uint8Array): FileHeader {
   }
   if (createdAt > MAX_DATE_MS) throw corrupt(4 + nameLength, 'creation time out of range');
   if (buf[HEADER_SIZE - 1] !== CR) throw corrupt(HEADER_SIZE - 1, 'the header does not end in CR');
-  return { fileName, createdAt: new Date(createdAt), beaconInterval, version: buf[2]! };
+  return { fileName, createdAt: new Date(createdAt), beaconInterval, version: buf[2] };
 }
 
 /** Size of a message with this key and payload length. */
@@ -202,12 +202,12 @@ export function decodeBeacon(
   if (buf.length - pos < 6) return undefined;
   if (buf[pos] !== CR) throw corrupt(offset, 'a beacon does not start with CR');
   const remaining = buf.readUInt32BE(pos + 1);
-  const count = buf[pos + 5]!;
+  const count = buf[pos + 5];
   let p = pos + 6;
   const items: BeaconItem[] = [];
   for (let i = 0; i < count; i++) {
     if (buf.length - p < 1) return undefined;
-    const keyLength = buf[p]!;
+    const keyLength = buf[p];
     if (buf.length - p < 1 + keyLength + 26) return undefined;
     const header = readMessageHeader(buf, p, offset + (p - pos));
     p = header.end;
@@ -269,7 +269,7 @@ function timestampAt(buf: Buffer, pos: number, offset: number): Date {
 
 /** Reads key, shard, seq and timestamp at `pos` (all bytes present); `offset` is for errors. */
 function readMessageHeader(buf: Buffer, pos: number, offset: number) {
-  const keyLength = buf[pos]!;
+  const keyLength = buf[pos];
   const streamKey = keyAt(buf, pos + 1, keyLength, offset);
   pos += 1 + keyLength;
   return {
@@ -282,12 +282,12 @@ function readMessageHeader(buf: Buffer, pos: number, offset: number) {
 }
 
 /**
- * Decodes the whole message at `buf[pos]` (all its bytes present, as `peekMessageSize` tells);
+ * Decodes the whole message at `buf[pos]` (all its bytes present);
  * verifies the CR and the checksum. `offset` is the message's file offset: it is kept in the
  * message and named in errors.
  */
 export function decodeMessage(buf: Buffer, pos: number, offset: number): FileMessage {
-  const keyLength = buf[pos]!;
+  const keyLength = buf[pos];
   const streamKey = keyAt(buf, pos + 1, keyLength, offset);
   const at = pos + 1 + keyLength;
   const size = buf.readUInt32BE(at + 24);
@@ -311,17 +311,6 @@ export function decodeMessage(buf: Buffer, pos: number, offset: number): FileMes
     offset,
     checksum,
   );
-}
-
-/**
- * The size of the message starting at `pos`, or undefined when `buf` does not hold its header yet.
- */
-export function peekMessageSize(buf: Buffer, pos: number): number | undefined {
-  if (buf.length - pos < 1) return undefined;
-  const keyLength = buf[pos]!;
-  const sizeAt = pos + 1 + keyLength + 24;
-  if (buf.length < sizeAt + 4) return undefined;
-  return messageSize(keyLength, buf.readUInt32BE(sizeAt));
 }
 
 export function isEos(message: { streamKey: string; payload: Uint8Array }): boolean {

@@ -21,7 +21,6 @@ export {
   HEADER_SIZE,
   isEos,
   messageSize,
-  peekMessageSize,
 } from './format.js';
 export {
   type FileConnectOptions,

@@ -1,7 +1,13 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ConsumerOptions, StreamerError } from '@streamer/core';
-import { describeValue, durationMs, invalidArgument } from '@streamer/core/backend';
+import {
+  aliasedOption,
+  defineBackendOptions,
+  describeValue,
+  durationMs,
+  invalidArgument,
+} from '@streamer/core/backend';
 import { DEFAULT_BEACON_INTERVAL, isValidBeaconInterval } from './format.js';
 
 /** How a consumer reads the file; connect options give the defaults, consumer options override. */
@@ -23,16 +29,23 @@ export interface ReadOptions {
 export type FileConsumerOptions = ConsumerOptions & Partial<ReadOptions>;
 
 export interface FileConnectOptions extends ReadOptions {
-  /** Create the file when it does not exist. Default false: it must exist. */
+  /**
+   * Create the file when it does not exist. Default false: a missing file is STREAM_NOT_FOUND.
+   * The Redis backend's consumer option of the same name creates a missing stream.
+   */
   createIfNotExists: boolean;
   /** Create the file; CONNECT error when it exists. Default false. */
   createOnly: boolean;
   /** Bytes between beacons in a new file: a multiple of 1024. Default 1 MiB. */
-  beaconInterval: number;
-  /** Sends that would grow the file past this fail. Default 16 GiB. */
-  fileSizeLimit: number;
+  beaconIntervalBytes: number;
+  /** Sends that would grow the file past this many bytes fail with PAYLOAD_TOO_LARGE. Default 16 GiB. */
+  maxFileBytes: number;
   /** Write an end-of-stream message when the last producer of the file ends. Default false. */
   endWithEos: boolean;
+  /** @deprecated The old name of `beaconIntervalBytes`; still accepted. */
+  beaconInterval?: number;
+  /** @deprecated The old name of `maxFileBytes`; still accepted. */
+  fileSizeLimit?: number;
 }
 
 const READ_DEFAULTS: ReadOptions = { follow: true, watch: true, pollIntervalMs: 50, resync: false };
@@ -40,10 +53,26 @@ const CONNECT_DEFAULTS: FileConnectOptions = {
   ...READ_DEFAULTS,
   createIfNotExists: false,
   createOnly: false,
-  beaconInterval: DEFAULT_BEACON_INTERVAL,
-  fileSizeLimit: 16 * 1024 ** 3,
+  beaconIntervalBytes: DEFAULT_BEACON_INTERVAL,
+  maxFileBytes: 16 * 1024 ** 3,
   endWithEos: false,
 };
+
+const READ_NAMES = ['follow', 'watch', 'pollIntervalMs', 'resync'];
+defineBackendOptions('file', {
+  protocols: ['file'],
+  connect: [
+    ...READ_NAMES,
+    'createIfNotExists',
+    'createOnly',
+    'beaconIntervalBytes',
+    'beaconInterval',
+    'maxFileBytes',
+    'fileSizeLimit',
+    'endWithEos',
+  ],
+  consumer: READ_NAMES,
+});
 
 function boolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
@@ -51,7 +80,8 @@ function boolean(name: string, value: unknown, fallback: boolean): boolean {
   throw invalidArgument(name, value, 'true or false');
 }
 
-function readOptions(o: Record<string, unknown>, base: ReadOptions): ReadOptions {
+/** Read options from connect options, or from a consumer's extras over the connect options. */
+export function resolveReadOptions(o: Record<string, unknown>, base: ReadOptions): ReadOptions {
   const pollIntervalMs = durationMs('pollIntervalMs', o.pollIntervalMs, base.pollIntervalMs);
   return {
     follow: boolean('follow', o.follow, base.follow),
@@ -62,35 +92,33 @@ function readOptions(o: Record<string, unknown>, base: ReadOptions): ReadOptions
 }
 
 export function resolveConnectOptions(input: Record<string, unknown>): FileConnectOptions {
-  const beaconInterval = input.beaconInterval ?? CONNECT_DEFAULTS.beaconInterval;
-  if (!isValidBeaconInterval(beaconInterval)) {
+  const beaconIntervalBytes =
+    aliasedOption(input, 'beaconIntervalBytes', 'beaconInterval') ??
+    CONNECT_DEFAULTS.beaconIntervalBytes;
+  if (!isValidBeaconInterval(beaconIntervalBytes)) {
     throw invalidArgument(
-      'beaconInterval',
-      beaconInterval,
+      'beaconIntervalBytes',
+      beaconIntervalBytes,
       'a positive multiple of 1024 below 4 GiB',
     );
   }
-  const fileSizeLimit = input.fileSizeLimit ?? CONNECT_DEFAULTS.fileSizeLimit;
+  const maxFileBytes =
+    aliasedOption(input, 'maxFileBytes', 'fileSizeLimit') ?? CONNECT_DEFAULTS.maxFileBytes;
   if (
-    typeof fileSizeLimit !== 'number' ||
-    !Number.isSafeInteger(fileSizeLimit) ||
-    fileSizeLimit < 128
+    typeof maxFileBytes !== 'number' ||
+    !Number.isSafeInteger(maxFileBytes) ||
+    maxFileBytes < 128
   ) {
-    throw invalidArgument('fileSizeLimit', fileSizeLimit, 'a whole number of bytes (at least 128)');
+    throw invalidArgument('maxFileBytes', maxFileBytes, 'a whole number of bytes (at least 128)');
   }
   return {
-    ...readOptions(input, READ_DEFAULTS),
+    ...resolveReadOptions(input, READ_DEFAULTS),
     createIfNotExists: boolean('createIfNotExists', input.createIfNotExists, false),
     createOnly: boolean('createOnly', input.createOnly, false),
-    beaconInterval,
-    fileSizeLimit,
+    beaconIntervalBytes,
+    maxFileBytes,
     endWithEos: boolean('endWithEos', input.endWithEos, false),
   };
-}
-
-/** The file backend's own consumer options (ConsumerOptions' extras). */
-export function resolveReadOptions(extra: Record<string, unknown>, base: ReadOptions): ReadOptions {
-  return readOptions(extra, base);
 }
 
 /**

@@ -12,13 +12,16 @@ import {
 
 const CHUNK = 1024 * 1024;
 
-/** Opens a stream file for reading; CONNECT when it cannot be opened, CORRUPT_DATA for a bad header. */
+/**
+ * Opens a stream file for reading: STREAM_NOT_FOUND when it is missing, CONNECT when it cannot be
+ * opened otherwise.
+ */
 export async function openFile(path: string): Promise<FileHandle> {
   try {
     return await open(path, 'r');
   } catch (cause) {
     throw new StreamerError(
-      'CONNECT',
+      (cause as { code?: string }).code === 'ENOENT' ? 'STREAM_NOT_FOUND' : 'CONNECT',
       `Cannot open stream file ${path}: ${(cause as Error).message}`,
       {
         cause,
@@ -188,14 +191,14 @@ export function readMessages(
       if (result.done) return { value: undefined, done: true };
       batch = result.value;
       next = 0;
-      if (batch.length > 0) return { value: batch[next++]!, done: false };
+      if (batch.length > 0) return { value: batch[next++], done: false };
     }
   };
   // Messages come from batches without an async generator step each: that halves the cost of
   // a replay.
   return {
     next: () =>
-      next < batch.length ? Promise.resolve({ value: batch[next++]!, done: false }) : refill(),
+      next < batch.length ? Promise.resolve({ value: batch[next++], done: false }) : refill(),
     return: async () => {
       batch = [];
       await batches.return(undefined);

@@ -84,12 +84,6 @@ export class FileStreamer extends AbstractStreamer {
   }
 
   protected async _createProducer(stream: StreamKey | undefined, options: ResolvedProducerOptions) {
-    if (Object.keys(options.extra).length > 0) {
-      throw new StreamerError(
-        'INVALID_ARGUMENT',
-        `Unknown producer options for the file backend: ${Object.keys(options.extra).join(', ')}`,
-      );
-    }
     const writer = await acquireWriter(this.path, this.#options);
     return new FileProducer(writer, this.#options.endWithEos, stream, options) as FileProducer &
       Endable;
@@ -106,7 +100,10 @@ export class FileStreamer extends AbstractStreamer {
   protected async _disconnect(): Promise<void> {}
 }
 
-/** Makes sure the file is there as the options ask: CONNECT when it is not (or is, for createOnly). */
+/**
+ * Makes sure the file is there as the options ask: STREAM_NOT_FOUND when it is missing (or empty)
+ * and may not be created, CONNECT when it exists for createOnly or cannot be reached.
+ */
 async function prepareFile(path: string, options: FileConnectOptions): Promise<void> {
   const exists = await stat(path).then(
     (s) => {
@@ -127,7 +124,7 @@ async function prepareFile(path: string, options: FileConnectOptions): Promise<v
   }
   if (exists === 'missing' && !options.createOnly && !options.createIfNotExists) {
     throw new StreamerError(
-      'CONNECT',
+      'STREAM_NOT_FOUND',
       `Stream file ${path} does not exist: pass createIfNotExists: true to create it`,
     );
   }
@@ -137,7 +134,7 @@ async function prepareFile(path: string, options: FileConnectOptions): Promise<v
   }
   if (exists === 'empty' && !options.createIfNotExists && !options.createOnly) {
     throw new StreamerError(
-      'CONNECT',
+      'STREAM_NOT_FOUND',
       `Stream file ${path} is empty: pass createIfNotExists: true to make it a stream file`,
     );
   }
@@ -159,7 +156,7 @@ async function prepareFile(path: string, options: FileConnectOptions): Promise<v
       const header = encodeHeader({
         fileName: basename(path),
         createdAt: new Date(),
-        beaconInterval: options.beaconInterval,
+        beaconInterval: options.beaconIntervalBytes,
       });
       await handle.write(header, 0, header.length, 0);
       await handle.sync();
@@ -182,7 +179,7 @@ export const backend: Backend = {
       );
     }
     const resolved = resolveConnectOptions(options);
-    const path = pathFromUrl(urls[0]!);
+    const path = pathFromUrl(urls[0]);
     await prepareFile(path, resolved);
     // One name per file, so that every spelling of it (links, ..) shares one writer and lock.
     return new FileStreamer(await realpath(path), resolved);

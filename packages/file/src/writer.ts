@@ -54,8 +54,8 @@ function batch(): Batch {
 
 export interface WriterOptions {
   /** For a new (empty) file; an existing file keeps its own. */
-  beaconInterval: number;
-  fileSizeLimit: number;
+  beaconIntervalBytes: number;
+  maxFileBytes: number;
 }
 
 /**
@@ -141,15 +141,15 @@ export class LogWriter {
       const header = encodeHeader({
         fileName: basename(path),
         createdAt: new Date(),
-        beaconInterval: options.beaconInterval,
+        beaconInterval: options.beaconIntervalBytes,
       });
       await handle.write(header, 0, header.length, 0);
       return new LogWriter(
         path,
         handle,
-        options.beaconInterval,
+        options.beaconIntervalBytes,
         HEADER_SIZE,
-        options.fileSizeLimit,
+        options.maxFileBytes,
       );
     }
     const header = await readHeaderFrom(handle, path);
@@ -158,7 +158,7 @@ export class LogWriter {
       handle,
       header.beaconInterval,
       HEADER_SIZE,
-      options.fileSizeLimit,
+      options.maxFileBytes,
     );
     await writer.#recover(size);
     return writer;
@@ -198,8 +198,8 @@ export class LogWriter {
     if (this.#offset + size + crossed * (7 + this.#slots * MAX_ITEM_SIZE) > this.#limit) {
       return Promise.reject(
         new StreamerError(
-          'BACKEND',
-          `Stream file ${this.path} would grow past its fileSizeLimit of ${this.#limit} bytes (it has ${this.#offset}, the message needs ${size})`,
+          'PAYLOAD_TOO_LARGE',
+          `Stream file ${this.path} would grow past its maxFileBytes of ${this.#limit} bytes (it has ${this.#offset}, the message needs ${size})`,
         ),
       );
     }
@@ -328,7 +328,7 @@ export class LogWriter {
     const count = Math.min(sources.length, this.#slots);
     const beacon: Beacon = { remaining, items: [] };
     for (let i = 0; i < count; i++) {
-      const source = sources[(this.#beaconCount + i) % sources.length]!;
+      const source = sources[(this.#beaconCount + i) % sources.length];
       beacon.items.push({
         streamKey: source.streamKey,
         shardId: source.shardId,

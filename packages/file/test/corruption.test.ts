@@ -37,7 +37,7 @@ const isPrefix = (got: string[]) => got.every((p, i) => p === payloads[i]);
 beforeAll(async () => {
   const path = tempFile(dir, 'original');
   writeFileSync(path, '');
-  const writer = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 2 ** 30 });
+  const writer = await LogWriter.open(path, { beaconIntervalBytes: 1024, maxFileBytes: 2 ** 30 });
   payloads = Array.from({ length: 14 }, (_, i) => `payload-${i}-${'x'.repeat((i * 53) % 300)}`);
   await Promise.all(
     payloads.map((p, i) => writer.append(`s${i % 2}`, 0, undefined, Buffer.from(p))),
@@ -72,14 +72,14 @@ describe('corruption', () => {
     let detected = 0;
     for (let at = 0; at < original.length; at++) {
       const bytes = Buffer.from(original);
-      bytes[at]! ^= 0xff;
+      bytes[at] ^= 0xff;
       const { payloads: got, error } = await read(bytes);
       expect(isPrefix(got), `flipped byte at ${at}`).toBe(true);
       // A flip in a payload, its checksum or its CR is always caught. (Spliced messages are left
       // out: their span holds a beacon, whose items a sequential read does not check.)
       const span = spans.find((s) => s.start <= at && at < s.end);
       const spliced = span && Math.floor(span.start / 1024) !== Math.floor((span.end - 1) / 1024);
-      if (span && !spliced && at >= span.end - 3 - payloads[spans.indexOf(span)]!.length) {
+      if (span && !spliced && at >= span.end - 3 - payloads[spans.indexOf(span)].length) {
         expect(error?.code, `flipped byte at ${at}`).toBe('CORRUPT_DATA');
       }
       if (error) detected++;
@@ -98,10 +98,10 @@ describe('corruption', () => {
 
   it('with resync, reading goes on at the next beacon after damage, and the damage is reported', async () => {
     const bytes = Buffer.from(original);
-    bytes[spans[1]!.end - 5]! ^= 0x01; // in the payload of message 1
+    bytes[spans[1].end - 5] ^= 0x01; // in the payload of message 1
     const plain = await read(bytes);
     expect(plain.payloads).toEqual(payloads.slice(0, 1));
-    expect(plain.error?.message).toContain(`offset ${spans[1]!.start}`);
+    expect(plain.error?.message).toContain(`offset ${spans[1].start}`);
     const resynced = await read(bytes, { resync: true });
     expect(resynced.error?.code).toBe('CORRUPT_DATA');
     const firstAfterBeacon = spans.findIndex((s) => s.start > 1024);

@@ -46,7 +46,7 @@ describe('SeaStreamer fixtures', () => {
       const ours = await all(fixture(name));
       expect(ours.length).toBe(spec.messages.length);
       ours.forEach((m, i) => {
-        const s = spec.messages[i]!;
+        const s = spec.messages[i];
         expect([m.streamKey, BigInt(m.shardId), m.sequence, BigInt(m.timestamp.getTime())]).toEqual(
           [s.key, s.shard, s.seq, s.ms],
         );
@@ -82,7 +82,7 @@ describe('SeaStreamer fixtures', () => {
       Array.from({ length: 100 }, (_, i) => ['hello', 1, BigInt(i), `hello-${i}`]),
     );
     for (let i = 1; i < messages.length; i++) {
-      expect(messages[i]!.timestamp >= messages[i - 1]!.timestamp).toBe(true);
+      expect(messages[i].timestamp >= messages[i - 1].timestamp).toBe(true);
     }
     expect(specDecode(readFileSync(fixture('consumer'))).eos).toBe(true);
   });
@@ -93,7 +93,7 @@ describe('SeaStreamer fixtures', () => {
       const { beacon } = decodeBeacon(bytes, k * 1024, k * 1024)!;
       expect(beacon.remaining).toBeGreaterThan(0);
       expect(beacon.items.map((i) => [i.streamKey, i.shardId])).toEqual([['hello', 1]]);
-      return beacon.items[0]!.sequence;
+      return beacon.items[0].sequence;
     });
     expect(marks).toEqual([20n, 42n, 63n, 85n]);
   });

@@ -75,7 +75,7 @@ describe('live tail in another process', () => {
         const got = tail.lines.slice(1).map((line) => line.split(' '));
         expect(got.map(([text]) => text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
         // Latency is reported, not asserted (timing belongs in benchmarks).
-        const latency = got.map(([, at], i) => Number(at) - sentAt[i]!);
+        const latency = got.map(([, at], i) => Number(at) - sentAt[i]);
         console.log(`live tail (watch: ${watch}) latency ms: ${latency.join(', ')}`);
       } finally {
         await streamer.disconnect();

@@ -1,5 +1,5 @@
 /**
- * A second decoder of the `.ss` format, written from the spec alone and on purpose unlike the
+ * A second decoder of the `.ss` format, written from the spec alone (docs/spec/ss-format.md) and on purpose unlike the
  * production one: it first cuts every beacon out of the file, then parses the messages that are
  * left, bit-by-bit CRC and all. Tests compare the two.
  */
@@ -39,7 +39,7 @@ export function specCrc(bytes: Uint8Array, crc = 0xffff): number {
 }
 
 function header(file: Buffer, at: number) {
-  const length = file[at]!;
+  const length = file[at];
   let p = at + 1 + length;
   const key = file.subarray(at + 1, p).toString('utf8');
   const shard = file.readBigUInt64BE(p);
@@ -51,7 +51,7 @@ function header(file: Buffer, at: number) {
 
 export function specDecode(file: Buffer): SpecFile {
   if (file[0] !== 0x53 || file[1] !== 0x73 || file[2] !== 1) throw new Error('bad magic');
-  const nameLength = file[3]!;
+  const nameLength = file[3];
   const name = file.subarray(4, 4 + nameLength).toString('utf8');
   const createdAt = file.readBigUInt64BE(4 + nameLength);
   const interval = file.readUInt32BE(12 + nameLength);
@@ -66,7 +66,7 @@ export function specDecode(file: Buffer): SpecFile {
     if (boundary >= file.length) break;
     if (file[boundary] !== 0x0d) throw new Error(`beacon at ${boundary} must start with CR`);
     const remaining = file.readUInt32BE(boundary + 1);
-    const count = file[boundary + 5]!;
+    const count = file[boundary + 5];
     let p = boundary + 6;
     const items: SpecBeacon['items'] = [];
     for (let i = 0; i < count; i++) {

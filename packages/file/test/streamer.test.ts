@@ -27,6 +27,7 @@ import {
   encodeMessage,
   type FileConsumerOptions,
   messageSize,
+  readHeader,
   readMessages,
   WILDCARD,
 } from '../src/index.js';
@@ -62,12 +63,16 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 const texts = (messages: Message[]) => messages.map((m) => m.text());
 
 describe('connect', () => {
-  it('a missing file is a CONNECT error naming it, unless createIfNotExists', async () => {
+  it('a missing file is a STREAM_NOT_FOUND error naming it, unless createIfNotExists', async () => {
     const path = join(dir, 'missing.ss');
     const error = await backend.connect([pathToFileURL(path)], {}).catch((e) => e);
-    expect(error.code).toBe('CONNECT');
+    expect(error.code).toBe('STREAM_NOT_FOUND');
+    expect(error.retriable).toBe(false);
     expect(error.message).toContain(path);
     expect(existsSync(path)).toBe(false);
+    const empty = join(dir, 'empty.ss');
+    writeFileSync(empty, '');
+    expect(await codeOf(backend.connect([pathToFileURL(empty)], {}))).toBe('STREAM_NOT_FOUND');
     await connect(path, { createIfNotExists: true });
     expect(readFileSync(path).subarray(0, 2).toString()).toBe('Ss');
     expect(await codeOf(backend.connect([pathToFileURL(path)], { createOnly: true }))).toBe(
@@ -100,8 +105,14 @@ describe('connect', () => {
       expect(error.code).toBe('INVALID_ARGUMENT');
       expect(error.message).toContain(needle);
     };
-    await bad({ beaconInterval: 1000 }, '1000');
+    await bad({ beaconIntervalBytes: 1000 }, 'beaconIntervalBytes must be');
+    await bad({ beaconInterval: 1000 }, '1000'); // the old name, still read
+    await bad({ maxFileBytes: -1 }, 'maxFileBytes must be');
     await bad({ fileSizeLimit: -1 }, '-1');
+    await bad(
+      { maxFileBytes: 4096, fileSizeLimit: 8192 },
+      'fileSizeLimit is the old name of maxFileBytes',
+    );
     await bad({ createIfNotExists: 'yes' }, 'yes');
     await bad({ pollIntervalMs: 2 ** 31 }, String(2 ** 31)); // Node would poll every 1 ms
     // Options of other backends are ignored, so one options object serves every URL.
@@ -149,7 +160,7 @@ describe('producer', () => {
       ['c', 0, 2n],
       ['d', 3, 2n],
     ]);
-    expect(stored[1]!.timestamp.getTime()).toBe(at.getTime());
+    expect(stored[1].timestamp.getTime()).toBe(at.getTime());
   });
 
   it('producers of one file share its writer; sequences stay contiguous', async () => {
@@ -224,14 +235,22 @@ describe('producer', () => {
     expect(await codeOf(c.next())).toBe('STREAM_ENDED');
   });
 
-  it('fileSizeLimit: a send past it fails with an error naming the limit', async () => {
-    const { s } = await fresh({ fileSizeLimit: 2048, beaconInterval: 1024 });
+  it('maxFileBytes: a send past it fails with PAYLOAD_TOO_LARGE naming the limit', async () => {
+    const { s } = await fresh({ maxFileBytes: 2048, beaconIntervalBytes: 1024 });
     const p = await s.createProducer('big');
     await p.send('x'.repeat(500));
     const error = await p.send('x'.repeat(3000)).catch((e) => e);
-    expect(error.code).toBe('BACKEND');
-    expect(error.message).toContain('2048');
+    expect(error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(error.message).toContain('maxFileBytes of 2048');
     await p.flush().catch(() => {});
+  });
+
+  it('the old names fileSizeLimit and beaconInterval still work', async () => {
+    const { path, s } = await fresh({ fileSizeLimit: 2048, beaconInterval: 1024 });
+    expect((await readHeader(path)).beaconInterval).toBe(1024);
+    const p = await s.createProducer('big');
+    const error = await p.send('x'.repeat(3000)).catch((e) => e);
+    expect(error.code).toBe('PAYLOAD_TOO_LARGE');
   });
 });
 
@@ -335,7 +354,7 @@ describe('consumer', () => {
     };
     const c1 = await s.createConsumer('jobs', options);
     const got = await take(c1, 5);
-    for (const m of [got[0]!, got[1]!, got[3]!]) c1.ack(m); // j2 is not acked
+    for (const m of [got[0], got[1], got[3]]) c1.ack(m); // j2 is not acked
     await c1.commit();
     await c1.end();
     const sidecar = `${path}.workers.offsets`;
@@ -388,8 +407,8 @@ describe('consumer', () => {
     }
     const all: Message[] = [];
     for await (const m of readMessages(path)) all.push(m);
-    await c.seek(all[64]!.timestamp);
-    const expected = all.find((m) => m.timestamp >= all[64]!.timestamp)!;
+    await c.seek(all[64].timestamp);
+    const expected = all.find((m) => m.timestamp >= all[64].timestamp)!;
     expect(texts(await take(c, 1))).toEqual([expected.text()]);
   });
 
@@ -422,7 +441,7 @@ describe('consumer', () => {
     for await (const m of resync) rest.push(m);
     expect(rest.length).toBeGreaterThan(0);
     expect(rest.at(-1)!.text()).toBe(`message-39-${'.'.repeat(40)}`);
-    expect(rest[0]!.sequence).toBeGreaterThan(4n); // the messages up to the next beacon are lost
+    expect(rest[0].sequence).toBeGreaterThan(4n); // the messages up to the next beacon are lost
   });
 
   it("resumable: a new group with 'latest' resumes from where it began, not from the new end", async () => {

@@ -14,7 +14,7 @@ async function create(interval: number): Promise<{ path: string; writer: LogWrit
   writeFileSync(path, '');
   return {
     path,
-    writer: await LogWriter.open(path, { beaconInterval: interval, fileSizeLimit: 2 ** 40 }),
+    writer: await LogWriter.open(path, { beaconIntervalBytes: interval, maxFileBytes: 2 ** 40 }),
   };
 }
 
@@ -35,7 +35,7 @@ describe('writer', () => {
     const sent: { key: string; shard: number; payload: Buffer; ms: number }[] = [];
     const receipts = [];
     for (let i = 0; i < 600; i++) {
-      const key = streams[(i * 5) % streams.length]!;
+      const key = streams[(i * 5) % streams.length];
       const shard = Math.floor(i / 12) % 3;
       const payload = payloadOf(i, (i * 37) % 900);
       const ms = 1_700_000_000_000 + i;
@@ -51,7 +51,7 @@ describe('writer', () => {
     expect(spec.messages.length).toBe(sent.length);
     const next = new Map<string, bigint>();
     spec.messages.forEach((m, i) => {
-      const s = sent[i]!;
+      const s = sent[i];
       const source = `${s.key}/${s.shard}`;
       const seq = (next.get(source) ?? 0n) + 1n;
       next.set(source, seq);
@@ -109,7 +109,7 @@ describe('writer', () => {
     await writer.close(true);
     expect(specDecode(readFileSync(path)).eos).toBe(true);
 
-    const again = await LogWriter.open(path, { beaconInterval: 4096, fileSizeLimit: 2 ** 40 });
+    const again = await LogWriter.open(path, { beaconIntervalBytes: 4096, maxFileBytes: 2 ** 40 });
     expect(again.beaconInterval).toBe(1024); // the file's own
     const receipt = await again.append('s0', 0, undefined, payloadOf(99, 10));
     expect(receipt.sequence).toBe(18n); // s0 had 17 messages
@@ -130,7 +130,7 @@ describe('writer', () => {
       path,
       readFileSync(fileURLToPath(new URL('./fixtures/consumer.ss', import.meta.url))),
     );
-    const writer = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 2 ** 40 });
+    const writer = await LogWriter.open(path, { beaconIntervalBytes: 1024, maxFileBytes: 2 ** 40 });
     const receipt = await writer.append('hello', 1, undefined, Buffer.from('hello-100'));
     expect(receipt.sequence).toBe(100n);
     await writer.close(true);
@@ -145,19 +145,19 @@ describe('writer', () => {
     await writer.close(false);
     const whole = readFileSync(path);
     writeFileSync(path, Buffer.concat([whole, whole.subarray(128, 150)]));
-    const again = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 2 ** 40 });
+    const again = await LogWriter.open(path, { beaconIntervalBytes: 1024, maxFileBytes: 2 ** 40 });
     expect((await again.append('s', 0, undefined, Buffer.from('six'))).sequence).toBe(6n);
     await again.close(false);
     expect((await all(path)).map((m) => m.sequence)).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
   });
 
-  it('refuses a message that would pass fileSizeLimit, naming the limit', async () => {
+  it('refuses a message that would pass maxFileBytes, naming the limit', async () => {
     const path = tempFile(dir);
     writeFileSync(path, '');
-    const writer = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 4096 });
+    const writer = await LogWriter.open(path, { beaconIntervalBytes: 1024, maxFileBytes: 4096 });
     await writer.append('s', 0, undefined, payloadOf(0, 1000));
     const error = await writer.append('s', 0, undefined, payloadOf(1, 5000)).catch((e) => e);
-    expect(error.code).toBe('BACKEND');
+    expect(error.code).toBe('PAYLOAD_TOO_LARGE');
     expect(error.message).toContain('4096');
     await writer.close(false);
     expect((await all(path)).length).toBe(1);
@@ -170,7 +170,10 @@ describe('writer', () => {
       );
       const path = tempFile(dir);
       writeFileSync(path, fixture.subarray(0, 128)); // same name, creation time and interval
-      const writer = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 2 ** 40 });
+      const writer = await LogWriter.open(path, {
+        beaconIntervalBytes: 1024,
+        maxFileBytes: 2 ** 40,
+      });
       const spec = specDecode(fixture);
       for (const m of spec.messages) {
         writer.append(m.key, Number(m.shard), new Date(Number(m.ms)), m.payload);
@@ -191,7 +194,7 @@ describe('writer', () => {
     const first = 128 + 1 + 5 + 24 + 4 + 7 + 3; // header and hello-0 (seq 0): ours count from 1
     const path = tempFile(dir);
     writeFileSync(path, fixture.subarray(0, first));
-    const writer = await LogWriter.open(path, { beaconInterval: 1024, fileSizeLimit: 2 ** 40 });
+    const writer = await LogWriter.open(path, { beaconIntervalBytes: 1024, maxFileBytes: 2 ** 40 });
     for (const m of spec.messages.slice(1)) {
       writer.append(m.key, Number(m.shard), new Date(Number(m.ms)), m.payload);
     }
@@ -215,8 +218,8 @@ describe('writer', () => {
       await writer.close(false);
       expect(readFileSync(path).length / interval).toBeGreaterThan(64); // past the full-scan size
       const again = await LogWriter.open(path, {
-        beaconInterval: interval,
-        fileSizeLimit: 2 ** 40,
+        beaconIntervalBytes: interval,
+        maxFileBytes: 2 ** 40,
       });
       for (let i = 0; i < 100; i++)
         again.append(`s${i % streams}`, i % 2, undefined, payloadOf(i, 50));

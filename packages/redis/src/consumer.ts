@@ -80,7 +80,7 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
       redis,
       streams,
       options.group,
-      optionalBoolean('mkstream', options.extra.mkstream, true),
+      optionalBoolean('createIfNotExists', options.extra.createIfNotExists, true),
     );
   }
 

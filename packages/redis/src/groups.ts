@@ -3,17 +3,17 @@ import type { Topology } from './topology.js';
 
 /**
  * Creates `group` on `key` at `id` (`$` = the end, `0` = the start). An existing group keeps its
- * position. Without `mkstream` an absent key is an error: the group cannot exist without it.
+ * position. Without `createIfNotExists` an absent key is an error: the group cannot exist without it.
  */
 export async function createGroup(
   redis: Topology,
   key: string,
   group: string,
   id: string,
-  mkstream: boolean,
+  createIfNotExists: boolean,
 ): Promise<void> {
   const args = ['XGROUP', 'CREATE', key, group, id];
-  if (mkstream) args.push('MKSTREAM');
+  if (createIfNotExists) args.push('MKSTREAM');
   try {
     await redis.send(key, args);
   } catch (error) {
@@ -21,8 +21,8 @@ export async function createGroup(
     if (message.startsWith('BUSYGROUP')) return;
     if (message.includes('requires the key to exist')) {
       throw new StreamerError(
-        'BACKEND',
-        `Cannot create consumer group ${JSON.stringify(group)}: stream key ${JSON.stringify(key)} does not exist (pass mkstream: true to create it)`,
+        'STREAM_NOT_FOUND',
+        `Cannot create consumer group ${JSON.stringify(group)}: stream key ${JSON.stringify(key)} does not exist (pass createIfNotExists: true to create it)`,
         { cause: error },
       );
     }

@@ -6,7 +6,7 @@ import { compareEntryIds } from './entry-id.js';
 import type { RawEntry } from './groups.js';
 import { decodeEntry, parseShardKey } from './layout.js';
 import type { Topology } from './topology.js';
-import { trimArgs } from './trim.js';
+import { type TrimOptions, trimArgs } from './trim.js';
 
 export interface ShardInfo {
   shard: number;
@@ -45,14 +45,8 @@ export interface ReadRangeOptions {
   batchSize?: number;
 }
 
-export interface StreamTrimOptions {
-  /** Keep at most this many entries per shard. */
-  maxLen?: number;
-  /** Drop entries older than this. */
-  minTimestamp?: Date;
-  /** `~`: cheaper, may keep a few more. Default true. */
-  approximate?: boolean;
-}
+/** The options of `streamer.trim()`: the same as a producer's trim options. */
+export type StreamTrimOptions = TrimOptions;
 
 function validDate(name: string, value: unknown): Date | undefined {
   if (value === undefined) return undefined;
@@ -178,12 +172,12 @@ export class RedisManager {
               ])) ?? [];
             c.page = page;
             if (page.length < count) c.done = true;
-            if (page.length > 0) c.start = `(${page[page.length - 1]![0].toString()}`;
+            if (page.length > 0) c.start = `(${page[page.length - 1][0].toString()}`;
           }
           let next: (typeof cursors)[number] | undefined;
           for (const c of cursors) {
             if (c.page.length === 0) continue;
-            if (!next || compareEntryIds(c.page[0]![0].toString(), next.page[0]![0].toString()) < 0)
+            if (!next || compareEntryIds(c.page[0][0].toString(), next.page[0][0].toString()) < 0)
               next = c;
           }
           if (!next) return;
@@ -194,15 +188,18 @@ export class RedisManager {
     };
   }
 
-  /** XTRIM on every shard; resolves with how many entries were removed. */
+  /** XTRIM on every shard (the producer's TrimOptions); resolves with how many entries were removed. */
   async trim(stream: StreamKey, options: StreamTrimOptions): Promise<number> {
     validateStreamKey(stream);
     if (typeof options !== 'object' || options === null)
       throw invalidArgument('trim options', options, 'an object');
-    const { maxLen, minTimestamp, approximate } = options;
-    const args = trimArgs({ maxLen, minTimestamp, approximate });
+    const args = trimArgs(options);
     if (args.length === 0)
-      throw invalidArgument('trim options', options, 'an object with maxLen or minTimestamp');
+      throw invalidArgument(
+        'trim options',
+        options,
+        'an object with maxLen, minTimestamp or minId',
+      );
     try {
       const keys = await streamKeys(this.redis, stream);
       const removed = await Promise.all(

@@ -1,5 +1,6 @@
 import { StreamerError } from '@streamer/core';
 import {
+  defineBackendOptions,
   describeValue,
   durationMs,
   invalidArgument,
@@ -244,11 +245,39 @@ export interface RedisProducerOptions extends TrimOptions {
 
 /** Consumer options beyond core's. */
 export interface RedisConsumerOptions {
-  /** Group modes: create the stream with the group when it does not exist. Default true. */
+  /**
+   * Group modes: create the stream with the group when it does not exist (`MKSTREAM`). Default
+   * true; false: the first `next()` rejects naming the key. The file backend's option of the same
+   * name creates a missing file.
+   */
+  createIfNotExists?: boolean;
+  /** @deprecated The old name of `createIfNotExists`; still accepted. */
   mkstream?: boolean;
   /** How often new shards (`name:N` keys) are looked for with SCAN, in ms. Default 2000. */
   discoverIntervalMs?: number;
 }
+
+defineBackendOptions('redis', {
+  protocols: ['redis', 'rediss'],
+  connect: [
+    'username',
+    'password',
+    'db',
+    'timeoutMs',
+    'messageField',
+    'ca',
+    'cert',
+    'key',
+    'insecure',
+    'reconnectInitialMs',
+    'reconnectMaxMs',
+    'maxReconnectAttempts',
+  ],
+  producer: ['maxLen', 'minTimestamp', 'minId', 'approximate'],
+  consumer: ['createIfNotExists', 'mkstream', 'discoverIntervalMs'],
+  // Core puts the value under both names; consumer.ts reads createIfNotExists.
+  aliases: { mkstream: 'createIfNotExists' },
+});
 
 export function optionalBoolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;

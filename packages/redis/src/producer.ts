@@ -233,7 +233,15 @@ export class RedisProducer extends AbstractProducer {
         return;
       }
       if (!this.#redis.isOpen) {
-        this.#rejectHeld(new StreamerError('DISCONNECTED', 'The Redis connection was closed'));
+        this.#rejectHeld(
+          new StreamerError(
+            'CONNECT',
+            'The Redis connection was closed: this send was not stored',
+            {
+              retriable: false,
+            },
+          ),
+        );
         return;
       }
       if (!this.#redis.isReady) continue;

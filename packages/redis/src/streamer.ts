@@ -50,6 +50,7 @@ export class RedisStreamer extends AbstractStreamer {
     this.#manager = new RedisManager(topology, config.messageField);
   }
 
+  /** @internal Users call connect() or fromClient(), which resolve the config. */
   static async open(config: StreamerConfig): Promise<RedisStreamer> {
     const lifecycle = new Lifecycle();
     const topology = await openTopology(config.connection, lifecycle);

@@ -147,7 +147,7 @@ describe('credentials and ACL (own server)', () => {
       password: 's3cret',
     });
     const c = await t.createConsumer(key, { start: 'earliest' });
-    expect((await take(c, 1))[0]!.text()).toBe('hi');
+    expect((await take(c, 1))[0].text()).toBe('hi');
     await Promise.all([s.disconnect(), t.disconnect()]);
   });
 
@@ -163,7 +163,7 @@ describe('credentials and ACL (own server)', () => {
     await p.send('two');
     expect((await take(c, 2)).map((m) => m.text())).toEqual(['one', 'two']);
     await c.rewind('beginning');
-    expect((await take(c, 1))[0]!.text()).toBe('one');
+    expect((await take(c, 1))[0].text()).toBe('one');
     await s.disconnect();
   });
 

@@ -1,5 +1,6 @@
 import type { Message } from '@streamer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sequenceToEntryId } from '../src/index.js';
 import { cli, freshKey, open, take } from './support/helpers.js';
 
 type Opened = Awaited<ReturnType<typeof open>>;
@@ -41,8 +42,8 @@ describe('manager API', () => {
       [1, `${key}:1`, 3],
     ]);
     const id = (m: { sequence: bigint }) => `${m.sequence >> 16n}-${m.sequence & 0xffffn}`;
-    expect(info.shards[0]!.firstId).toBe(id(receipts[0]!));
-    expect(info.shards[1]!.lastId).toBe(id(receipts[5]!));
+    expect(info.shards[0].firstId).toBe(id(receipts[0]));
+    expect(info.shards[1].lastId).toBe(id(receipts[5]));
     expect(info.groups).toHaveLength(1);
     const [group] = info.groups;
     expect(group!.name).toBe('readers');
@@ -84,5 +85,20 @@ describe('manager API', () => {
       await s.trim(key, { minTimestamp: new Date(Date.now() + 60_000), approximate: false }),
     ).toBe(8);
     await expect(s.trim(key, {})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it("trim takes the producer's TrimOptions: minId drops the entries below that id", async () => {
+    const key = freshKey('trim-minid');
+    const p = await s.createProducer(key);
+    const receipts = await Promise.all(Array.from({ length: 5 }, (_, i) => p.send(`m${i}`)));
+    const third = sequenceToEntryId(receipts[2].sequence);
+    expect(await s.trim(key, { minId: third, approximate: false })).toBe(2);
+    const left: string[] = [];
+    for await (const m of s.readRange(key)) left.push(m.text());
+    expect(left).toEqual(['m2', 'm3', 'm4']);
+    await expect(s.trim(key, { minId: 'nope' })).rejects.toThrow(/minId must be .*"nope"/);
+    await expect(s.trim(key, { maxLen: 1, minId: third })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 });

@@ -87,7 +87,7 @@ describe('TLS (own server)', () => {
     const key = freshKey('tls');
     const c = await s.createConsumer(key, { start: 'earliest' });
     await (await s.createProducer(key)).send('over tls');
-    expect((await take(c, 1))[0]!.text()).toBe('over tls');
+    expect((await take(c, 1))[0].text()).toBe('over tls');
     await s.disconnect();
   });
 

@@ -90,15 +90,15 @@ export function parseLine(line: string): ParsedLine {
     .map((part) => part.trim());
   const parsed: ParsedLine = { payload };
   let i = 0;
-  const timestamp = parseTimestamp(parts[0]!);
+  const timestamp = parseTimestamp(parts[0]);
   if (timestamp) {
     parsed.timestamp = timestamp;
     i++;
-  } else if (TIMESTAMP.test(parts[0]!)) {
+  } else if (TIMESTAMP.test(parts[0])) {
     throw malformed(line, `${describeValue(parts[0])} is not a valid date and time`);
   }
   if (i < parts.length) {
-    const key = parts[i++]!;
+    const key = parts[i++];
     if (!isValidStreamKey(key)) {
       const what = i === 1 ? 'a timestamp (YYYY-MM-DDTHH:MM:SS) or a stream key' : 'a stream key';
       throw malformed(line, `${describeValue(key)} is not ${what}`);
@@ -106,14 +106,14 @@ export function parseLine(line: string): ParsedLine {
     parsed.streamKey = key;
   }
   if (i < parts.length) {
-    const part = parts[i++]!;
+    const part = parts[i++];
     const sequence = DIGITS.test(part) ? BigInt(part) : -1n;
     if (sequence < 0n || sequence > MAX_SEQUENCE)
       throw malformed(line, `${describeValue(part)} is not a sequence number (0 to 2^64-1)`);
     parsed.sequence = sequence;
   }
   if (i < parts.length) {
-    const part = parts[i++]!;
+    const part = parts[i++];
     const shard = DIGITS.test(part) ? Number(part) : -1;
     if (!isValidShardId(shard)) throw malformed(line, `${describeValue(part)} is not a shard id`);
     parsed.shardId = shard;

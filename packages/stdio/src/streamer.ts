@@ -12,6 +12,7 @@ import {
   AbstractProducer,
   AbstractStreamer,
   AsyncQueue,
+  defineBackendOptions,
   defineSupports,
   describeValue,
   type Endable,
@@ -57,6 +58,11 @@ interface Resolved {
   onError: (error: StreamerError) => void;
   maxLineBytes: number;
 }
+
+defineBackendOptions('stdio', {
+  protocols: ['stdio'],
+  connect: ['input', 'output', 'loopback', 'onError', 'maxLineBytes'],
+});
 
 function printError(error: StreamerError): void {
   process.stderr.write(`streamer: stdio: ${error.code}: ${error.message}\n`);
@@ -170,6 +176,7 @@ export class StdioStreamer extends AbstractStreamer {
     loopbackHub: () => this.#loopbackHub(),
   };
 
+  /** @internal Made by `connect('stdio://')`. */
   constructor(options: Resolved) {
     super();
     this.#options = options;
@@ -207,7 +214,7 @@ export class StdioStreamer extends AbstractStreamer {
  */
 export const backend: Backend = {
   async connect(urls, options) {
-    const url = urls[0]!;
+    const url = urls[0];
     if (url.host !== '') {
       throw new StreamerError(
         'INVALID_URL',

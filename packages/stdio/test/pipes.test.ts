@@ -34,7 +34,7 @@ describe('real processes connected by pipes', () => {
     });
     expect(messages.map(({ timestamp, member, ...rest }) => rest)).toEqual(expected);
     for (const [i, example] of SPEC_EXAMPLES.entries()) {
-      if (example.timestamp) expect(messages[i]!.timestamp).toBe(example.timestamp);
+      if (example.timestamp) expect(messages[i].timestamp).toBe(example.timestamp);
     }
   });
 

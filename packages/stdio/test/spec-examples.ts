@@ -1,4 +1,4 @@
-/** Every example line of spec/stdio-format.md, with what it says. */
+/** Every example line of docs/spec/stdio-format.md, with what it says. */
 export const SPEC_EXAMPLES: {
   line: string;
   timestamp?: string;

@@ -1,8 +1,17 @@
 import { type ConsumerMode, isStreamerError, validateConsumerOptions } from '@streamer/core';
 import type { Command } from 'commander';
-import { choice, positive, readStreams, streamTarget, timestamp } from '../args.js';
-import { badUsage, usage } from '../errors.js';
+import {
+  checkNoFollow,
+  choice,
+  positive,
+  readStreams,
+  startFlag,
+  streamTarget,
+  timestamp,
+} from '../args.js';
+import { usage } from '../errors.js';
 import { FORMATS, formatMessage, Output } from '../output.js';
+import { StoredEnd, storedOnly } from '../stored.js';
 import { open, stopSignal } from '../streamers.js';
 
 interface ConsumeOptions {
@@ -35,13 +44,16 @@ export function consumeCommand(program: Command): void {
     .option('--until <time>', 'stop at the first message after this time')
     .option('--count <n>', 'stop after n messages')
     .option('--format <format>', 'log (stdio lines), ndjson or raw (payloads)', 'log')
-    .option('--no-follow', 'file://: stop at the end of the file instead of waiting for more')
+    .option(
+      '--no-follow',
+      'stop after the messages stored when the command starts instead of waiting for more (file://, redis:// realtime)',
+    )
     .action((url: string, options: ConsumeOptions) => consume(url, options));
 }
 
 async function consume(url: string, o: ConsumeOptions): Promise<void> {
   const target = streamTarget(url);
-  if (o.earliest && o.latest) throw badUsage('--earliest and --latest exclude each other');
+  const flag = startFlag(o);
   const { mode, format, count, since, until } = usage(() => ({
     mode: choice('--mode', o.mode, ['realtime', 'resumable', 'loadBalanced'] as ConsumerMode[]),
     format: choice('--format', o.format, FORMATS),
@@ -56,21 +68,25 @@ async function consume(url: string, o: ConsumeOptions): Promise<void> {
   };
   // --group and --consumer-id against --mode are the command line's fault: exit 2, before connecting.
   usage(() => validateConsumerOptions(group));
+  checkNoFollow(target, o.follow, mode);
   const streams = readStreams(target, url);
+  const start = flag ?? (since ? 'earliest' : 'latest');
   const streamer = await open(target.streamer, target.protocol, { follow: o.follow });
   const stop = stopSignal();
   const output = new Output(process.stdout);
   try {
+    // Recorded before the consumer starts: what "stored when the command starts" means.
+    const end = o.follow ? undefined : await StoredEnd.of(streamer, streams, start, since);
     const consumer = await streamer.createConsumer(streams, {
       ...group,
-      start: o.earliest || (since && !o.latest) ? 'earliest' : 'latest',
+      start,
       signal: stop.signal,
     });
     // Where the backend can seek, start at --since; elsewhere skip what comes before it.
     const seeked = since !== undefined && streamer.supports.seek;
     if (seeked) await consumer.seek(since);
     let seen = 0;
-    for await (const message of consumer) {
+    for await (const message of end ? storedOnly(consumer, end) : consumer) {
       if (since && !seeked && message.timestamp < since) continue;
       if (until && message.timestamp > until) break;
       if (!(await output.write(formatMessage(message, format)))) break;

@@ -39,8 +39,8 @@ async function* byTime(sources: AsyncIterable<Message>[]): AsyncGenerator<Messag
     while (heads.length > 0) {
       let oldest = 0;
       for (let i = 1; i < heads.length; i++)
-        if (heads[i]!.message.timestamp < heads[oldest]!.message.timestamp) oldest = i;
-      const head = heads[oldest]!;
+        if (heads[i].message.timestamp < heads[oldest].message.timestamp) oldest = i;
+      const head = heads[oldest];
       yield head.message;
       const next = await head.rest.next();
       if (next.done) heads.splice(oldest, 1);

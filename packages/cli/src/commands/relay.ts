@@ -1,12 +1,15 @@
 import { isStreamerError, type SendOptions } from '@streamer/core';
 import { WILDCARD } from '@streamer/file';
 import type { Command } from 'commander';
-import { choice, positive, readStreams, streamTarget } from '../args.js';
+import { positive, readStreams, startFlag, streamTarget } from '../args.js';
 import { badUsage, usage } from '../errors.js';
+import { StoredEnd, storedOnly } from '../stored.js';
 import { open, stopSignal } from '../streamers.js';
 
 interface RelayOptions {
-  offset: string;
+  earliest?: boolean;
+  latest?: boolean;
+  offset?: string;
   count?: string;
   follow: boolean;
 }
@@ -20,9 +23,14 @@ export function relayCommand(program: Command): void {
       '<out-url>',
       'where to write: a stream URL naming one stream, or ending in / to keep each stream key',
     )
-    .option('--offset <where>', 'start: from the first stored message; end: only new ones', 'end')
+    .option('--earliest', 'start at the first stored message')
+    .option('--latest', 'start with the next new message (default)')
+    .option('--offset <where>', 'deprecated alias: start is --earliest, end is --latest')
     .option('--count <n>', 'stop after n messages')
-    .option('--no-follow', 'file:// input: stop at the end of the file')
+    .option(
+      '--no-follow',
+      'stop after the messages stored when the command starts (file://, redis:// input)',
+    )
     .action((input: string, output: string, options: RelayOptions) =>
       relay(input, output, options),
     );
@@ -31,10 +39,8 @@ export function relayCommand(program: Command): void {
 async function relay(inUrl: string, outUrl: string, o: RelayOptions): Promise<void> {
   const from = streamTarget(inUrl);
   const to = streamTarget(outUrl);
-  const { offset, count } = usage(() => ({
-    offset: choice('--offset', o.offset, ['start', 'end'] as const),
-    count: positive('--count', o.count),
-  }));
+  const start = startFlag(o) ?? 'latest';
+  const count = usage(() => positive('--count', o.count));
   if (to.streams.length > 1) throw badUsage(`${JSON.stringify(outUrl)} names more than one stream`);
   const streams = readStreams(from, inUrl);
   // Writing into a stream it reads, relay would copy its own output forever.
@@ -53,14 +59,12 @@ async function relay(inUrl: string, outUrl: string, o: RelayOptions): Promise<vo
   try {
     const output = await open(to.streamer, to.protocol, { write: true });
     try {
-      const consumer = await input.createConsumer(streams, {
-        start: offset === 'start' ? 'earliest' : 'latest',
-        signal: stop.signal,
-      });
+      const end = o.follow ? undefined : await StoredEnd.of(input, streams, start, undefined);
+      const consumer = await input.createConsumer(streams, { start, signal: stop.signal });
       const producer = await output.createProducer();
       let relayed = 0;
       try {
-        for await (const m of consumer) {
+        for await (const m of end ? storedOnly(consumer, end) : consumer) {
           // Keep what the output can store: timestamps, shards, headers.
           const options: SendOptions = {};
           if (output.supports.timestamps) options.timestamp = m.timestamp;
