@@ -1,5 +1,17 @@
 import { EventEmitter } from 'node:events';
-import { createClient, ErrorReply, RESP_TYPES } from '@redis/client';
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  DisconnectsClientError,
+  ErrorReply,
+  RESP_TYPES,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+} from '@redis/client';
 import { backoffDelay, describe, StreamerError } from '@streamer/core';
 import type { ConnectionConfig } from './options.js';
 
@@ -26,7 +38,7 @@ export function nodeReconnectStrategy(
       return new StreamerError(
         'CONNECT',
         `Gave up reconnecting to ${config.host}:${config.port} after ${retries} attempts`,
-        { cause },
+        { cause, retriable: false },
       );
     onReconnecting(retries + 1);
     return backoffDelay(retries, {
@@ -143,23 +155,58 @@ export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** Whether an error means the connection, not the command, failed: worth retrying. */
+/** What node-redis rejects a command with when the connection dropped or is being re-made. */
+const LOST = [
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+];
+/** A client that is closed for good: ours (destroy), or its reconnect strategy gave up. */
+const CLOSED = [ClientClosedError, DisconnectsClientError, ReconnectStrategyError];
+/** Socket errors (Node's `code`) of a connection that failed or could not be made. */
+const SOCKET_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTCONN',
+  'EAI_AGAIN',
+]);
+/**
+ * Server replies that pass: loading the dataset, a busy script, a cluster slot moving or down, a
+ * replica without its master, or a write to a master demoted to replica by a failover.
+ */
+const RETRIABLE_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/;
+
+/**
+ * Whether an error means the connection, not the command, failed, and may come back: worth
+ * retrying. Anything else (a command Redis refused, a bug of ours such as a TypeError) is not.
+ */
 export function isConnectionError(error: unknown): boolean {
   if (error instanceof StreamerError) return error.retriable;
-  if (error instanceof ErrorReply)
-    return /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
-  return error instanceof Error;
+  if (error instanceof ErrorReply) return RETRIABLE_REPLY.test(error.message);
+  if (LOST.some((type) => error instanceof type)) return true;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return error instanceof Error && typeof code === 'string' && SOCKET_CODES.has(code);
 }
 
-/** A node-redis error as a StreamerError: BACKEND for server errors, CONNECT for lost connections. */
+/**
+ * A node-redis error as a StreamerError: CONNECT for a connection lost (retriable) or closed for
+ * good (not retriable), BACKEND for anything else.
+ */
 export function toStreamerError(error: unknown, context: string): StreamerError {
   if (error instanceof StreamerError) return error;
   const message = (error as Error)?.message ?? String(error);
-  if (isConnectionError(error))
-    return new StreamerError('CONNECT', `${context}: ${message}`, {
-      cause: error,
-      retriable: true,
-    });
+  const retriable = isConnectionError(error);
+  if (retriable || CLOSED.some((type) => error instanceof type))
+    return new StreamerError('CONNECT', `${context}: ${message}`, { cause: error, retriable });
   return new StreamerError('BACKEND', `${context}: ${message}`, { cause: error });
 }
 
