@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isStreamerError, StreamerError } from './errors.js';
-import { backoffDelay, sleep } from './timers.js';
+import { backoffDelay } from './timers.js';
 import type { AutoCommit, MessageHeader } from './types.js';
 
 export type CommitFn<Ack> = (acked: Ack[]) => Promise<void>;
@@ -96,14 +97,14 @@ export class AckTracker<Ack> {
         ),
       );
     }
-    return this.#commitUpTo(Number.POSITIVE_INFINITY);
+    return this.#commitUpTo(Number.POSITIVE_INFINITY, true);
   }
 
   /** Stops the timer and commits every ack. */
   end(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    return this.#commitUpTo(Number.POSITIVE_INFINITY);
+    return this.#commitUpTo(Number.POSITIVE_INFINITY, true);
   }
 
   /**
@@ -120,14 +121,15 @@ export class AckTracker<Ack> {
     this.#timedBusy = true;
     const cutoff = this.#mode === 'delayed' ? Date.now() - this.#delayMs : Number.POSITIVE_INFINITY;
     // Nobody awaits a timed commit: its failure goes to onTimedFailure, its acks stay for the next.
-    this.#commitUpTo(cutoff)
+    this.#commitUpTo(cutoff, false)
       .catch(this.#onTimedFailure)
       .finally(() => {
         this.#timedBusy = false;
       });
   }
 
-  #commitUpTo(cutoff: number): Promise<void> {
+  /** `awaited`: someone waits for this commit, so its retries keep the process alive. */
+  #commitUpTo(cutoff: number, awaited: boolean): Promise<void> {
     const deadline = Date.now() + this.#timeoutMs;
     // Commits run one at a time so a slow one never overlaps the next.
     const run = this.#committing.then(async () => {
@@ -137,7 +139,7 @@ export class AckTracker<Ack> {
       const batch = this.#acked.splice(0, n);
       const at = this.#ackedAt.splice(0, n);
       try {
-        await this.#commitRetrying(batch, deadline);
+        await this.#commitRetrying(batch, deadline, awaited);
       } catch (error) {
         // Keep them, first in line, for the next commit.
         this.#acked = batch.concat(this.#acked);
@@ -149,7 +151,7 @@ export class AckTracker<Ack> {
     return run;
   }
 
-  async #commitRetrying(batch: Ack[], deadline: number): Promise<void> {
+  async #commitRetrying(batch: Ack[], deadline: number, awaited: boolean): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#commitFn(batch);
@@ -158,7 +160,8 @@ export class AckTracker<Ack> {
         const retriable = isStreamerError(error) && error.retriable;
         if (!retriable || this.#giveUp.signal.aborted || left <= 0) throw error;
         // The last try is at the deadline.
-        await sleep(Math.min(backoffDelay(attempt, RETRY), left), this.#giveUp.signal).catch(() => {
+        const delay = Math.min(backoffDelay(attempt, RETRY), left);
+        await sleep(delay, undefined, { signal: this.#giveUp.signal, ref: awaited }).catch(() => {
           throw error;
         });
       }

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import {
   AbstractConsumer,
@@ -162,6 +164,21 @@ describe('AckTracker retries', () => {
     state.down = false;
     await acks.end();
     expect(state.committed).toEqual([1n]);
+  });
+
+  it('an awaited commit keeps the process alive while it waits (core built: dist)', async () => {
+    const script = `
+      import { AckTracker, StreamerError } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+      let attempts = 0;
+      const acks = new AckTracker('disabled', 0, 1000, (h) => h.sequence, async () => {
+        if (++attempts < 3) throw new StreamerError('CONNECT', 'offline', { retriable: true });
+      });
+      acks.ack({ streamKey: 's', shardId: 0, sequence: 1n, timestamp: new Date() });
+      await acks.commit();
+      console.log('committed after', attempts);
+    `;
+    const run = promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect((await run).stdout).toBe('committed after 3\n');
   });
 
   it('giveUp() makes a waiting commit fail with its last error', async () => {
