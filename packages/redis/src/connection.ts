@@ -6,8 +6,10 @@ import {
   createClient,
   DisconnectsClientError,
   ErrorReply,
+  MaxCommandRedirectionsError,
   RESP_TYPES,
   ReconnectStrategyError,
+  RootNodesUnavailableError,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
   TimeoutError,
@@ -155,16 +157,28 @@ export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** What node-redis rejects a command with when the connection dropped or is being re-made. */
+/**
+ * What node-redis rejects a command with when its connection dropped or is being re-made. A
+ * closed client is among them: a cluster closes the client of a node that left its slot map
+ * and sends the retry to the slot's new master, and a reader whose connection dropped opens a
+ * new one.
+ */
 const LOST = [
   ClientOfflineError,
+  ClientClosedError,
+  DisconnectsClientError,
   ConnectionTimeoutError,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
   TimeoutError,
+  RootNodesUnavailableError,
+  MaxCommandRedirectionsError,
 ];
-/** A client that is closed for good: ours (destroy), or its reconnect strategy gave up. */
-const CLOSED = [ClientClosedError, DisconnectsClientError, ReconnectStrategyError];
+/**
+ * node-redis's cluster raises these as plain Errors: closed while rediscovering (as a closed
+ * client), and an ASK to a node missing from its stale slot map (a rediscovery finds it).
+ */
+const LOST_CLUSTER = /^(Cluster closed|Cannot find node )/;
 /** Socket errors (Node's `code`) of a connection that failed or could not be made. */
 const SOCKET_CODES = new Set([
   'ECONNRESET',
@@ -193,19 +207,20 @@ export function isConnectionError(error: unknown): boolean {
   if (error instanceof StreamerError) return error.retriable;
   if (error instanceof ErrorReply) return RETRIABLE_REPLY.test(error.message);
   if (LOST.some((type) => error instanceof type)) return true;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return error instanceof Error && typeof code === 'string' && SOCKET_CODES.has(code);
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code;
+  return (typeof code === 'string' && SOCKET_CODES.has(code)) || LOST_CLUSTER.test(error.message);
 }
 
 /**
- * A node-redis error as a StreamerError: CONNECT for a connection lost (retriable) or closed for
- * good (not retriable), BACKEND for anything else.
+ * A node-redis error as a StreamerError: CONNECT for a lost connection (retriable) or one whose
+ * reconnecting gave up (not retriable), BACKEND for anything else.
  */
 export function toStreamerError(error: unknown, context: string): StreamerError {
   if (error instanceof StreamerError) return error;
   const message = (error as Error)?.message ?? String(error);
   const retriable = isConnectionError(error);
-  if (retriable || CLOSED.some((type) => error instanceof type))
+  if (retriable || error instanceof ReconnectStrategyError)
     return new StreamerError('CONNECT', `${context}: ${message}`, { cause: error, retriable });
   return new StreamerError('BACKEND', `${context}: ${message}`, { cause: error });
 }

@@ -6,6 +6,7 @@ import {
   ClientOfflineError,
   createClient,
   ErrorReply,
+  ReconnectStrategyError,
   SocketClosedUnexpectedlyError,
 } from '@redis/client';
 import { describe, expect, it } from 'vitest';
@@ -44,13 +45,25 @@ describe('error classification', () => {
     }
   });
 
-  it('a client closed for good: CONNECT, not retriable', async () => {
+  it('a closed client is a lost connection too (a cluster re-routes, a reader reopens)', async () => {
     const client = await connected();
     client.destroy();
     const closed = await client.ping().catch((e: unknown) => e);
     expect(closed).toBeInstanceOf(ClientClosedError);
-    expect(isConnectionError(closed)).toBe(false);
-    expect(toStreamerError(closed, 'PING')).toMatchObject({ code: 'CONNECT', retriable: false });
+    expect(isConnectionError(closed)).toBe(true);
+    expect(toStreamerError(closed, 'PING')).toMatchObject({ code: 'CONNECT', retriable: true });
+  });
+
+  it('reconnecting gave up: CONNECT, not retriable', async () => {
+    const port = await freePort();
+    const client = createClient({
+      socket: { host: '127.0.0.1', port, reconnectStrategy: () => new Error('gave up') },
+    });
+    client.on('error', () => {});
+    const gaveUp = await client.connect().catch((e: unknown) => e);
+    expect(gaveUp).toBeInstanceOf(ReconnectStrategyError);
+    expect(isConnectionError(gaveUp)).toBe(false);
+    expect(toStreamerError(gaveUp, 'connect')).toMatchObject({ code: 'CONNECT', retriable: false });
   });
 
   it('a programming error or a command Redis refused: BACKEND, not retried', async () => {
