@@ -205,6 +205,12 @@ const RETRIABLE_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY
  */
 export function isConnectionError(error: unknown): boolean {
   if (error instanceof StreamerError) return error.retriable;
+  // A connection given up by its reconnect strategy: ours after maxReconnectAttempts (final), or a
+  // first connect, refused (a cluster node that is down: the next command tries again) or not.
+  if (error instanceof ReconnectStrategyError)
+    return isConnectionError(
+      error.originalError instanceof StreamerError ? error.originalError : error.socketError,
+    );
   if (error instanceof ErrorReply) return RETRIABLE_REPLY.test(error.message);
   if (LOST.some((type) => error instanceof type)) return true;
   if (!(error instanceof Error)) return false;
@@ -213,8 +219,8 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 /**
- * A node-redis error as a StreamerError: CONNECT for a lost connection (retriable) or one whose
- * reconnecting gave up (not retriable), BACKEND for anything else.
+ * A node-redis error as a StreamerError: CONNECT for a lost connection (retriable) or one given
+ * up for good (not retriable), BACKEND for anything else.
  */
 export function toStreamerError(error: unknown, context: string): StreamerError {
   if (error instanceof StreamerError) return error;

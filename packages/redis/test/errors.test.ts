@@ -9,6 +9,7 @@ import {
   ReconnectStrategyError,
   SocketClosedUnexpectedlyError,
 } from '@redis/client';
+import { StreamerError } from '@streamer/core';
 import { describe, expect, it } from 'vitest';
 import { isConnectionError, toStreamerError } from '../src/connection.js';
 import { freshKey, redisUrl } from './support/helpers.js';
@@ -54,16 +55,28 @@ describe('error classification', () => {
     expect(toStreamerError(closed, 'PING')).toMatchObject({ code: 'CONNECT', retriable: true });
   });
 
-  it('reconnecting gave up: CONNECT, not retriable', async () => {
+  it('a connection its reconnect strategy gave up: as final as the strategy says', async () => {
     const port = await freePort();
-    const client = createClient({
-      socket: { host: '127.0.0.1', port, reconnectStrategy: () => new Error('gave up') },
-    });
-    client.on('error', () => {});
-    const gaveUp = await client.connect().catch((e: unknown) => e);
-    expect(gaveUp).toBeInstanceOf(ReconnectStrategyError);
-    expect(isConnectionError(gaveUp)).toBe(false);
-    expect(toStreamerError(gaveUp, 'connect')).toMatchObject({ code: 'CONNECT', retriable: false });
+    /** connect()'s failure when the reconnect strategy answers `answer` to ECONNREFUSED. */
+    const givenUp = async (answer: (cause: Error) => Error) => {
+      const client = createClient({
+        socket: { host: '127.0.0.1', port, reconnectStrategy: (_, cause) => answer(cause) },
+      });
+      client.on('error', () => {});
+      const error = await client.connect().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ReconnectStrategyError);
+      return error;
+    };
+    // Ours after maxReconnectAttempts: final.
+    const final = await givenUp(
+      (cause) => new StreamerError('CONNECT', 'Gave up reconnecting', { cause, retriable: false }),
+    );
+    expect(isConnectionError(final)).toBe(false);
+    expect(toStreamerError(final, 'XACK')).toMatchObject({ code: 'CONNECT', retriable: false });
+    // A first connect refused (a cluster node that is down): the next command tries again.
+    const refused = await givenUp((cause) => cause);
+    expect(isConnectionError(refused)).toBe(true);
+    expect(toStreamerError(refused, 'XACK')).toMatchObject({ code: 'CONNECT', retriable: true });
   });
 
   it('a programming error or a command Redis refused: BACKEND, not retried', async () => {
