@@ -1,6 +1,6 @@
 import { AckTracker } from './acks.js';
 import { abortError, invalidArgument, isStreamerError, StreamerError } from './errors.js';
-import { type Endable, onEnd } from './internal.js';
+import { type Endable, giveUp, onEnd } from './internal.js';
 import type { ResolvedConsumerOptions } from './options.js';
 import { validateShardId, validateStreamKey } from './stream-key.js';
 import type {
@@ -85,6 +85,7 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
         options.autoCommitIntervalMs,
         (message) => this._ackRef(message),
         (acked) => this._commit(acked),
+        { timeoutMs: options.commitTimeoutMs, onTimedFailure: (error) => this._reportError(error) },
       );
     }
     options.signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -114,10 +115,21 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
     return { streamKey, shardId, sequence } as Ack;
   }
 
-  /** Makes these acks durable (group modes). */
+  /**
+   * Makes these acks durable (group modes). Reject with a retriable StreamerError when trying
+   * again may work (a lost connection): the commit is retried with backoff for
+   * `commitTimeoutMs`. Any other error fails the commit at once. The acks are kept either way.
+   */
   protected _commit(_acked: Ack[]): Promise<void> {
     return Promise.resolve();
   }
+
+  /**
+   * A failure nobody awaits: a timed commit (autoCommit 'delayed' or 'rolling') that failed. Its
+   * acks are kept for the next commit. A backend reports it as it reports others (Redis: the
+   * streamer's `error` event); by default it is dropped.
+   */
+  protected _reportError(_error: unknown): void {}
 
   /** Called after `assignments` changed. */
   protected _assignmentsChanged(): void {}
@@ -233,6 +245,10 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
 
   [onEnd](listener: () => void): void {
     this.#endListeners.push(listener);
+  }
+
+  [giveUp](): void {
+    this.#acks?.giveUp();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Message> {

@@ -1,7 +1,10 @@
 /** Lets a streamer learn when a producer or consumer it made has ended, without a public API for it. */
 export const onEnd = Symbol('streamer.onEnd');
+/** Tells a consumer its streamer is disconnecting: stop waiting for the backend to come back. */
+export const giveUp = Symbol('streamer.giveUp');
 
 export interface Endable {
   end(): Promise<void>;
   [onEnd](listener: () => void): void;
+  [giveUp]?(): void;
 }

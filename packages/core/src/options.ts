@@ -12,6 +12,7 @@ export interface ResolvedConsumerOptions {
   autoCommit: AutoCommit;
   autoCommitDelayMs: number;
   autoCommitIntervalMs: number;
+  commitTimeoutMs: number;
   batchSize: number;
   signal: AbortSignal | undefined;
   autoClaimIdleMs: number;
@@ -36,6 +37,7 @@ const CONSUMER_KEYS = new Set([
   'autoCommit',
   'autoCommitDelayMs',
   'autoCommitIntervalMs',
+  'commitTimeoutMs',
   'batchSize',
   'signal',
   'autoClaimIdleMs',
@@ -253,6 +255,7 @@ export function resolveConsumerOptions(
     autoCommit: oneOf('autoCommit', o.autoCommit, AUTO_COMMITS, 'delayed'),
     autoCommitDelayMs: durationMs('autoCommitDelayMs', o.autoCommitDelayMs, 5000),
     autoCommitIntervalMs: durationMs('autoCommitIntervalMs', o.autoCommitIntervalMs, 1000),
+    commitTimeoutMs: durationMs('commitTimeoutMs', o.commitTimeoutMs, 30_000),
     batchSize: positiveInteger('batchSize', o.batchSize, 100),
     signal: signal as AbortSignal | undefined,
     autoClaimIdleMs: durationMs('autoClaimIdleMs', o.autoClaimIdleMs, 60_000),

@@ -1,5 +1,5 @@
 import { abortError, StreamerError } from './errors.js';
-import { type Endable, onEnd } from './internal.js';
+import { type Endable, giveUp, onEnd } from './internal.js';
 import {
   checkExtraOptions,
   type ResolvedConsumerOptions,
@@ -69,6 +69,8 @@ export abstract class AbstractStreamer implements Streamer {
 
   disconnect(): Promise<void> {
     this.#disconnecting ??= (async () => {
+      // A commit waiting for a lost connection would hold end(), and so this, for its deadline.
+      for (const child of this.#children) child[giveUp]?.();
       const ends = await Promise.allSettled([...this.#children].map((child) => child.end()));
       await this._disconnect();
       const failed = ends.find((result) => result.status === 'rejected');

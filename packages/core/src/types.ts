@@ -88,6 +88,11 @@ export interface ConsumerOptions {
   autoCommitDelayMs?: number;
   /** `delayed` / `rolling`: how often acks are committed. Default 1000. */
   autoCommitIntervalMs?: number;
+  /**
+   * How long a commit (`commit()`, a timed one, the one in `end()`) waits for a lost connection
+   * and retries before it fails; acks are kept meanwhile. 0: no retries. Default 30000.
+   */
+  commitTimeoutMs?: number;
   /** Messages read per round trip. Default 100. */
   batchSize?: number;
   /** Aborting ends the consumer; a pending `next()` rejects with ABORTED. */

@@ -12,6 +12,7 @@ describe('consumer options', () => {
       autoCommit: 'delayed',
       autoCommitDelayMs: 5000,
       autoCommitIntervalMs: 1000,
+      commitTimeoutMs: 30_000,
       batchSize: 100,
       autoClaimIdleMs: 60_000,
       autoClaimIntervalMs: 30_000,
@@ -40,6 +41,10 @@ describe('consumer options', () => {
       }),
     );
     expect(() => resolveConsumerOptions({ autoClaimIdleMs: -1 }, MEMORY_SUPPORTS)).toThrow('-1');
+    expect(() => resolveConsumerOptions({ commitTimeoutMs: '5s' }, MEMORY_SUPPORTS)).toThrow(
+      'commitTimeoutMs must be a non-negative number, got "5s"',
+    );
+    expect(resolveConsumerOptions({ commitTimeoutMs: 0 }, MEMORY_SUPPORTS).commitTimeoutMs).toBe(0);
   });
 
   it('names the backend that lacks a mode', () => {

@@ -2,14 +2,13 @@
 // doing the same sends and reads, and against the same workload on one server, in one process.
 // Starts a throwaway cluster (3 masters, a replica each) and a throwaway single server.
 // BENCH_N sets the message count (default 200000), BENCH_SHARDS the stream's shards (default 6).
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { execFile } from 'node:child_process';
 import { createClient, createCluster } from '@redis/client';
 import { connect } from '@streamer/core';
 import '@streamer/redis';
@@ -57,21 +56,36 @@ async function startCluster() {
   for (let i = 0; i < 6; i++) {
     ports.push(
       await startNode([
-        '--cluster-enabled', 'yes',
-        '--cluster-config-file', `nodes-${i}.conf`,
-        '--cluster-node-timeout', '2000',
-        '--repl-diskless-sync-delay', '0',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${i}.conf`,
+        '--cluster-node-timeout',
+        '2000',
+        '--repl-diskless-sync-delay',
+        '0',
       ]),
     );
   }
   const addresses = ports.map((p) => `127.0.0.1:${p}`);
-  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes']);
+  await run('redis-cli', [
+    '--cluster',
+    'create',
+    ...addresses,
+    '--cluster-replicas',
+    '1',
+    '--cluster-yes',
+  ]);
   for (;;) {
     const states = await Promise.all(
-      ports.map((p) => run('redis-cli', ['-p', String(p), 'CLUSTER', 'INFO']).then((r) => r.stdout)),
+      ports.map((p) =>
+        run('redis-cli', ['-p', String(p), 'CLUSTER', 'INFO']).then((r) => r.stdout),
+      ),
     );
     const replicas = await Promise.all(
-      ports.map((p) => run('redis-cli', ['-p', String(p), 'INFO', 'replication']).then((r) => r.stdout)),
+      ports.map((p) =>
+        run('redis-cli', ['-p', String(p), 'INFO', 'replication']).then((r) => r.stdout),
+      ),
     );
     const online = replicas.join('').match(/state=online/g)?.length ?? 0;
     if (states.every((s) => s.includes('cluster_state:ok')) && online >= 3) break;
@@ -115,7 +129,14 @@ async function rawRead(cluster, key) {
       const k = `${key}:${n}`;
       let id = '0-0';
       for (;;) {
-        const reply = await cluster.sendCommand(k, true, ['XREAD', 'COUNT', '1000', 'STREAMS', k, id]);
+        const reply = await cluster.sendCommand(k, true, [
+          'XREAD',
+          'COUNT',
+          '1000',
+          'STREAMS',
+          k,
+          id,
+        ]);
         const entries = reply?.[k] ?? reply?.[0]?.[1] ?? [];
         if (entries.length === 0) return;
         id = String(entries[entries.length - 1][0]);
@@ -169,7 +190,12 @@ for (let round = 0; round < ROUNDS; round++) {
   record('raw read', await timed(N, () => rawRead(raw, rawKey)));
   record('cluster realtime', await consume(onCluster, key, {}));
   record('single realtime', await consume(onSingle, single, {}));
-  const group = { mode: 'resumable', group: `g${round}`, autoCommitDelayMs: 0, autoCommitIntervalMs: 100 };
+  const group = {
+    mode: 'resumable',
+    group: `g${round}`,
+    autoCommitDelayMs: 0,
+    autoCommitIntervalMs: 100,
+  };
   record('cluster group', await consume(onCluster, key, group));
   record('single group', await consume(onSingle, single, group));
   record('cluster replicas', await produce(onCluster, freshKey(), { acks: 'replicas' }));
@@ -212,7 +238,9 @@ console.log(
 console.log(
   `3 masters + 3 replicas and one server, all on this machine; ${N} x 100 B over ${SHARDS} shards per run; medians of ${ROUNDS} runs, ratios the median of back-to-back pairs\n`,
 );
-console.log('| | hand-written createCluster | streamer on the cluster | ratio | streamer on one server |');
+console.log(
+  '| | hand-written createCluster | streamer on the cluster | ratio | streamer on one server |',
+);
 console.log('|---|---|---|---|---|');
 console.log(
   `| producer | ${fmt(m['raw produce'])} | ${fmt(m['cluster produce'])} | ${paired('cluster produce', 'raw produce').toFixed(2)}x | ${fmt(m['single produce'])} |`,
@@ -220,7 +248,9 @@ console.log(
 console.log(
   `| realtime consumer | ${fmt(m['raw read'])} | ${fmt(m['cluster realtime'])} | ${paired('cluster realtime', 'raw read').toFixed(2)}x | ${fmt(m['single realtime'])} |`,
 );
-console.log(`| group consumer + acks | | ${fmt(m['cluster group'])} | | ${fmt(m['single group'])} |`);
+console.log(
+  `| group consumer + acks | | ${fmt(m['cluster group'])} | | ${fmt(m['single group'])} |`,
+);
 console.log(
   `\nacks: 'replicas' producer: ${fmt(m['cluster replicas'])}, ${paired('cluster replicas', 'cluster produce').toFixed(2)}x of acks: 'leader'`,
 );

@@ -1,5 +1,19 @@
 import { EventEmitter } from 'node:events';
-import { createClient, ErrorReply, RESP_TYPES } from '@redis/client';
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  DisconnectsClientError,
+  ErrorReply,
+  MaxCommandRedirectionsError,
+  RESP_TYPES,
+  ReconnectStrategyError,
+  RootNodesUnavailableError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+} from '@redis/client';
 import { StreamerError } from '@streamer/core';
 import { backoffDelay, describeValue } from '@streamer/core/backend';
 import type { ConnectionConfig } from './options.js';
@@ -27,7 +41,7 @@ export function nodeReconnectStrategy(
       return new StreamerError(
         'CONNECT',
         `Gave up reconnecting to ${config.host}:${config.port} after ${retries} attempts`,
-        { cause },
+        { cause, retriable: false },
       );
     onReconnecting(retries + 1);
     return backoffDelay(retries, {
@@ -144,23 +158,77 @@ export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** Whether an error means the connection, not the command, failed: worth retrying. */
+/**
+ * What node-redis rejects a command with when its connection dropped or is being re-made. A
+ * closed client is among them: a cluster closes the client of a node that left its slot map
+ * and sends the retry to the slot's new master, and a reader whose connection dropped opens a
+ * new one.
+ */
+const LOST = [
+  ClientOfflineError,
+  ClientClosedError,
+  DisconnectsClientError,
+  ConnectionTimeoutError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+  RootNodesUnavailableError,
+  MaxCommandRedirectionsError,
+];
+/**
+ * node-redis's cluster raises these as plain Errors: closed while rediscovering (as a closed
+ * client), and an ASK to a node missing from its stale slot map (a rediscovery finds it).
+ */
+const LOST_CLUSTER = /^(Cluster closed|Cannot find node )/;
+/** Socket errors (Node's `code`) of a connection that failed or could not be made. */
+const SOCKET_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTCONN',
+  'EAI_AGAIN',
+]);
+/**
+ * Server replies that pass: loading the dataset, a busy script, a cluster slot moving or down, a
+ * replica without its master, or a write to a master demoted to replica by a failover.
+ */
+const RETRIABLE_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/;
+
+/**
+ * Whether an error means the connection, not the command, failed, and may come back: worth
+ * retrying. Anything else (a command Redis refused, a bug of ours such as a TypeError) is not.
+ */
 export function isConnectionError(error: unknown): boolean {
   if (error instanceof StreamerError) return error.retriable;
-  if (error instanceof ErrorReply)
-    return /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
-  return error instanceof Error;
+  // A connection given up by its reconnect strategy: ours after maxReconnectAttempts (final), or a
+  // first connect, refused (a cluster node that is down: the next command tries again) or not.
+  if (error instanceof ReconnectStrategyError)
+    return isConnectionError(
+      error.originalError instanceof StreamerError ? error.originalError : error.socketError,
+    );
+  if (error instanceof ErrorReply) return RETRIABLE_REPLY.test(error.message);
+  if (LOST.some((type) => error instanceof type)) return true;
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code;
+  return (typeof code === 'string' && SOCKET_CODES.has(code)) || LOST_CLUSTER.test(error.message);
 }
 
-/** A node-redis error as a StreamerError: BACKEND for server errors, CONNECT for lost connections. */
+/**
+ * A node-redis error as a StreamerError: CONNECT for a lost connection (retriable) or one given
+ * up for good (not retriable), BACKEND for anything else.
+ */
 export function toStreamerError(error: unknown, context: string): StreamerError {
   if (error instanceof StreamerError) return error;
   const message = (error as Error)?.message ?? String(error);
-  if (isConnectionError(error))
-    return new StreamerError('CONNECT', `${context}: ${message}`, {
-      cause: error,
-      retriable: true,
-    });
+  const retriable = isConnectionError(error);
+  if (retriable || error instanceof ReconnectStrategyError)
+    return new StreamerError('CONNECT', `${context}: ${message}`, { cause: error, retriable });
   return new StreamerError('BACKEND', `${context}: ${message}`, { cause: error });
 }
 

@@ -257,6 +257,11 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
     }
   }
 
+  /** A timed commit failed (its acks are kept and retried): said like the read loop's failures. */
+  protected override _reportError(error: unknown): void {
+    this.report(toStreamerError(error, 'Committing acks failed'));
+  }
+
   protected override async _rewind(to: SeqPos): Promise<void> {
     await this.#reposition((source) =>
       to === 'beginning'

@@ -1,14 +1,19 @@
 // Faults on a redis-server of our own (AOF fsynced on every write, so an acknowledged write
 // survives kill -9): kill and restart it, kill the reader's connection, pause it.
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
-import type { Receipt } from '@streamer/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Receipt, StreamerError } from '@streamer/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisStreamer } from '../src/index.js';
 import { freshKey, maybeNext, open, range, redisCli, take, texts } from './support/helpers.js';
 import { TestServer } from './support/server.js';
 
 const server = new TestServer();
 beforeAll(() => server.start());
 afterAll(() => server.stop());
+// A test that failed while the server was down must not fail the ones after it.
+afterEach(async () => {
+  if (server.pid === undefined) await server.start();
+});
 
 const options = { reconnectInitialMs: 20, reconnectMaxMs: 300 };
 const cli = (...args: string[]) => redisCli(server.url, ...args);
@@ -20,6 +25,31 @@ async function stored(key: string): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0; i + 2 < lines.length; i += 3) out.push(lines[i + 2]!);
   return out;
+}
+
+const group = { mode: 'resumable', group: 'g', start: 'earliest', batchSize: 50 } as const;
+
+/** How many entries of `key` group g has delivered and not had acked, from XPENDING. */
+async function pending(key: string): Promise<string> {
+  return (await cli('XPENDING', key, 'g')).split('\n')[0]!;
+}
+
+/** Resolves once `condition` holds, looking every 20 ms. */
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** Resolves after the streamer's `n`th reconnect attempt from now. */
+function reconnectAttempts(s: RedisStreamer, n: number): Promise<void> {
+  let seen = 0;
+  return new Promise((resolve) => {
+    const listener = () => {
+      if (++seen < n) return;
+      s.off('reconnecting', listener);
+      resolve();
+    };
+    s.on('reconnecting', listener);
+  });
 }
 
 /** The id of the connection whose last command was `command`, from CLIENT LIST. */
@@ -176,6 +206,92 @@ describe('faults (own server)', () => {
     expect(await maybeNext(c).catch((e) => e.code)).toBe('CONSUMER_ENDED');
     expect((await cli('XPENDING', key, 'g')).split('\n')[0]).toBe('0');
     await s.disconnect();
+  });
+
+  it('kill -9 mid-consume: commit() waits for Redis to come back, then commits', async () => {
+    const s = await open(server.url, options);
+    const key = freshKey('kcommit');
+    const p = await s.createProducer(key);
+    await Promise.all(range(300).map((t) => p.send(t)));
+    const c = await s.createConsumer(key, { ...group, autoCommit: 'disabled' });
+    const got = await take(c, 300);
+    for (const m of got) c.ack(m);
+    await server.kill();
+    const committing = c.commit(); // the connection is down: this waits instead of failing
+    await server.start();
+    await committing;
+    expect(await pending(key)).toBe('0');
+    await c.end();
+    await s.disconnect();
+  });
+
+  it("kill -9 and restart mid-consume: autoCommit 'rolling' commits wait, none fails", async () => {
+    const s = await open(server.url, options);
+    const errors: string[] = [];
+    s.on('error', (error) => errors.push(error.message));
+    const key = freshKey('krolling');
+    const p = await s.createProducer(key);
+    await Promise.all(range(1000).map((t) => p.send(t)));
+    const c = await s.createConsumer(key, {
+      ...group,
+      autoCommit: 'rolling',
+      autoCommitIntervalMs: 10,
+    });
+    const got = await take(c, 300);
+    await server.kill();
+    for (const m of got) c.ack(m);
+    // Timed commits of these acks run while Redis is gone.
+    await reconnectAttempts(s, 3);
+    await server.start();
+    for (const m of await take(c, 700, 10_000)) {
+      got.push(m);
+      c.ack(m);
+    }
+    await c.end();
+    expect(texts(got)).toEqual(range(1000));
+    expect(await pending(key)).toBe('0');
+    expect(errors.filter((message) => message.startsWith('XACK in group'))).toEqual([]);
+    await s.disconnect();
+  });
+
+  it('a timed commit that failed while Redis was down and was repaired does not fail end()', async () => {
+    const s = await open(server.url, options);
+    const errors: StreamerError[] = [];
+    s.on('error', (error) => errors.push(error));
+    const key = freshKey('krepaired');
+    const p = await s.createProducer(key);
+    await Promise.all(range(100).map((t) => p.send(t)));
+    const c = await s.createConsumer(key, {
+      ...group,
+      autoCommit: 'rolling',
+      autoCommitIntervalMs: 10,
+      commitTimeoutMs: 0, // a timed commit tries once: one fails while Redis is down
+    });
+    const got = await take(c, 100);
+    await server.kill();
+    for (const m of got) c.ack(m);
+    await reconnectAttempts(s, 4); // timed commits of these acks fail meanwhile
+    await server.start();
+    await until(async () => (await pending(key)) === '0'); // a later timed commit repaired it
+    await c.end();
+    await s.disconnect();
+    expect(errors.some((e) => e.message.startsWith('XACK in group'))).toBe(true);
+  });
+
+  it('disconnect() while end() waits for Redis to come back: both give up with CONNECT', async () => {
+    const s = await open(server.url, options);
+    const key = freshKey('kgiveup');
+    const p = await s.createProducer(key);
+    await p.send('one');
+    const c = await s.createConsumer(key, { ...group, autoCommit: 'disabled' });
+    c.ack((await take(c, 1))[0]!);
+    await server.kill();
+    const ended = c.end();
+    await reconnectAttempts(s, 1);
+    expect(await s.disconnect().catch((e) => e.code)).toBe('CONNECT');
+    expect(await ended.catch((e) => e.code)).toBe('CONNECT');
+    await server.start();
+    expect(await pending(key)).toBe('1'); // not committed: delivered again to this group
   });
 
   it('CLIENT KILL of the reader connection: the consumer reconnects, no loss, no repeat', async () => {
