@@ -1,4 +1,4 @@
-import { toStreamerError } from './connection.js';
+import { isConnectionError, toStreamerError } from './connection.js';
 import { compareEntryIds } from './entry-id.js';
 import { claimIdlePage } from './groups.js';
 import { decodeEntry } from './layout.js';
@@ -39,6 +39,8 @@ export async function claimIdle(ctx: ReadContext, sources: Source[]): Promise<vo
         start = page.next;
       }
     } catch (error) {
+      // Redis away: the next round claims again. Anything else is for the user to see.
+      if (!isConnectionError(error)) return ctx.fail(error);
       ctx.report(
         toStreamerError(error, `Claiming idle entries of ${JSON.stringify(source.key)} failed`),
       );

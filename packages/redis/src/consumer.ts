@@ -39,7 +39,7 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
   readonly queue = new AsyncQueue<RedisMessage>();
   readonly messageField: Buffer;
   readonly blockMs: number;
-  readonly backoff: { initialMs: number; maxMs: number };
+  readonly backoff: { initialMs: number; maxMs: number; maxAttempts: number | undefined };
   epoch = 0;
   gate: Promise<void> | undefined;
   readIssued = false;
@@ -68,6 +68,7 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
     this.backoff = {
       initialMs: config.connection.reconnectInitialMs,
       maxMs: config.connection.reconnectMaxMs,
+      maxAttempts: config.connection.maxReconnectAttempts,
     };
     const interval = options.extra.discoverIntervalMs ?? 2000;
     if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 10)
@@ -144,10 +145,13 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
     if (this.signal.aborted) return;
     this.#sources.discover('earliest').then(
       (found) => this.#spread(found),
+      // Redis away: the next round looks again. Anything else is for the user to see.
       (error) =>
-        this.report(
-          toStreamerError(error, `Looking for new shards of ${this.#sources.names()} failed`),
-        ),
+        isConnectionError(error)
+          ? this.report(
+              toStreamerError(error, `Looking for new shards of ${this.#sources.names()} failed`),
+            )
+          : this.fail(error),
     );
   }
 

@@ -1,5 +1,5 @@
 import { RESP_TYPES } from '@redis/client';
-import type { ShardId, StreamerError, StreamKey } from '@streamer/core';
+import { type ShardId, StreamerError, type StreamKey } from '@streamer/core';
 import {
   type AsyncQueue,
   backoffDelay,
@@ -43,7 +43,7 @@ export interface ReadContext {
   readonly messageField: Buffer;
   /** How long a read blocks; new keys and cursors are picked up at least this often. */
   readonly blockMs: number;
-  readonly backoff: { initialMs: number; maxMs: number };
+  readonly backoff: { initialMs: number; maxMs: number; maxAttempts: number | undefined };
   /** Aborted once the consumer ends or fails. */
   readonly signal: AbortSignal;
   /** Bumped by rewind/seek: what a read started before returns is stale. */
@@ -325,6 +325,13 @@ export class ReadLoop {
     }
     if (message.startsWith('NOGROUP') && this.#group !== undefined) return undefined;
     if (!isConnectionError(error)) return error;
+    const { maxAttempts } = this.#ctx.backoff;
+    if (maxAttempts !== undefined && attempt >= maxAttempts)
+      return new StreamerError(
+        'CONNECT',
+        `Gave up reading after ${attempt} attempts to reconnect (maxReconnectAttempts): ${(error as Error)?.message}`,
+        { cause: error, retriable: false },
+      );
     this.close();
     this.#reader = undefined; // a new connection, maybe to another node
     if (this.#group !== undefined) {

@@ -245,7 +245,12 @@ class Cluster implements Topology {
 }
 
 async function reader(client: RedisClient, node: RedisClient): Promise<Reader> {
-  const id = await client.sendCommand(['CLIENT', 'ID']).then(String, () => '');
+  // A user not allowed CLIENT (NOPERM) gets no unblocking: reads end within blockMs instead.
+  const id = await client.sendCommand(['CLIENT', 'ID']).then(String, (error: Error) => {
+    if (error?.message?.startsWith('NOPERM')) return '';
+    client.destroy();
+    throw error;
+  });
   return { client, id, node };
 }
 

@@ -294,6 +294,15 @@ describe('faults (own server)', () => {
     expect(await pending(key)).toBe('1'); // not committed: delivered again to this group
   });
 
+  it('reconnecting gave up (maxReconnectAttempts): a read fails with CONNECT, not retried forever', async () => {
+    const s = await open(server.url, { ...options, maxReconnectAttempts: 2 });
+    const c = await s.createConsumer(freshKey('gaveup'), { start: 'earliest' });
+    await server.kill();
+    expect(await c.next().catch((e) => e)).toMatchObject({ code: 'CONNECT', retriable: false });
+    await server.start();
+    await s.disconnect();
+  });
+
   it('CLIENT KILL of the reader connection: the consumer reconnects, no loss, no repeat', async () => {
     const s = await open(server.url, options);
     const key = freshKey('ck');
