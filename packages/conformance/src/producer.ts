@@ -18,7 +18,7 @@ export function producerTests(ctx: ConformanceContext): void {
         expect(r.shardId).toBe(0);
         expect(typeof r.sequence).toBe('bigint');
         expect(r.timestamp).toBeInstanceOf(Date);
-        if (i > 0) expect(r.sequence > receipts[i - 1]!.sequence).toBe(true);
+        if (i > 0) expect(r.sequence > receipts[i - 1].sequence).toBe(true);
       }
       await p.end();
     });
@@ -33,7 +33,7 @@ export function producerTests(ctx: ConformanceContext): void {
       await p.flush();
       const receipts = await Promise.all(sends);
       for (let i = 1; i < receipts.length; i++)
-        expect(receipts[i]!.sequence > receipts[i - 1]!.sequence).toBe(true);
+        expect(receipts[i].sequence > receipts[i - 1].sequence).toBe(true);
       const got = await take(c, 2000);
       expect(texts(got)).toEqual(range(2000));
       expect(got.map((m) => m.sequence)).toEqual(receipts.map((r) => r.sequence));

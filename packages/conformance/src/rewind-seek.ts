@@ -40,7 +40,7 @@ export function rewindAndSeekTests(ctx: ConformanceContext): void {
         expect(texts(await take(c, 10))).toEqual(range(10));
         await c.rewind('beginning');
         expect(texts(await take(c, 10))).toEqual(range(10));
-        await c.rewind({ at: receipts[20]!.sequence });
+        await c.rewind({ at: receipts[20].sequence });
         expect(texts(await take(c, 3))).toEqual(['m20', 'm21', 'm22']);
         await c.rewind('end');
         await p.send('after-end');
@@ -55,14 +55,14 @@ export function rewindAndSeekTests(ctx: ConformanceContext): void {
         const key = freshKey('seek');
         const { receipts } = await thirty(s, key);
         const c = await consumer(s, key, { ...opts(), batchSize: 5 });
-        await c.seek(receipts[17]!.timestamp);
+        await c.seek(receipts[17].timestamp);
         const [first] = await take(c, 1);
         // Without stored timestamps several messages share a millisecond: the first of them comes next.
         const expected = receipts.findIndex(
-          (r) => r.timestamp.getTime() >= receipts[17]!.timestamp.getTime(),
+          (r) => r.timestamp.getTime() >= receipts[17].timestamp.getTime(),
         );
         expect(first!.text()).toBe(`m${expected}`);
-        await c.seek(new Date(receipts[29]!.timestamp.getTime() + 1));
+        await c.seek(new Date(receipts[29].timestamp.getTime() + 1));
         await expectQuiet(c);
       });
     }

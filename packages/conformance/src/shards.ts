@@ -25,7 +25,7 @@ export function shardTests(ctx: ConformanceContext): void {
       const got = await take(c, 16);
       for (const shard of [0, 1, 2]) {
         const seqs = got.filter((m) => m.shardId === shard).map((m) => m.sequence);
-        for (let i = 1; i < seqs.length; i++) expect(seqs[i]! > seqs[i - 1]!).toBe(true);
+        for (let i = 1; i < seqs.length; i++) expect(seqs[i] > seqs[i - 1]).toBe(true);
       }
       expect(texts(got.filter((m) => m.text().startsWith('s'))).sort()).toEqual(
         range(9, 's').sort(),

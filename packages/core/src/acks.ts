@@ -134,7 +134,7 @@ export class AckTracker<Ack> {
     // Commits run one at a time so a slow one never overlaps the next.
     const run = this.#committing.then(async () => {
       let n = 0;
-      while (n < this.#ackedAt.length && this.#ackedAt[n]! <= cutoff) n++;
+      while (n < this.#ackedAt.length && this.#ackedAt[n] <= cutoff) n++;
       if (n === 0) return;
       const batch = this.#acked.splice(0, n);
       const at = this.#ackedAt.splice(0, n);

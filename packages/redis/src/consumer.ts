@@ -304,13 +304,13 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
       const ids = await Promise.all(sources.map(position));
       const group = this.options.group;
       if (group !== undefined) {
-        await Promise.all(sources.map((s, i) => setGroupId(this.redis, s.key, group, ids[i]!)));
+        await Promise.all(sources.map((s, i) => setGroupId(this.redis, s.key, group, ids[i])));
       }
       // Only now, with Redis repositioned: whatever a read started before returns is stale.
       this.epoch++;
       for (const [i, source] of sources.entries()) {
-        source.cursor = group === undefined ? ids[i]! : '>';
-        source.pushed = ids[i]!;
+        source.cursor = group === undefined ? ids[i] : '>';
+        source.pushed = ids[i];
         source.replaying = false;
         source.claimed.clear();
       }

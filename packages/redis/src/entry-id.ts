@@ -24,8 +24,8 @@ export function parseEntryId(id: string): EntryId {
       `Invalid Redis entry id ${describeValue(id)}: expected <milliseconds>-<n>, e.g. "1678280595282-7"`,
     );
   }
-  const ms = BigInt(match[1]!);
-  const n = BigInt(match[2]!);
+  const ms = BigInt(match[1]);
+  const n = BigInt(match[2]);
   if (ms > MAX_MS || n > MAX_N) {
     throw new StreamerError(
       'CORRUPT_DATA',

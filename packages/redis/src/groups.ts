@@ -82,6 +82,6 @@ export async function claimIdlePage(
     ]);
     for (const entry of claimed) if (entry && entry[1] !== null) entries.push(entry);
   }
-  const next = page.length < count ? undefined : `(${page[page.length - 1]![0].toString()}`;
+  const next = page.length < count ? undefined : `(${page[page.length - 1][0].toString()}`;
   return { entries, next };
 }

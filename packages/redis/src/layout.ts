@@ -18,7 +18,7 @@ const SHARD_SUFFIX = /^(.*):(0|[1-9]\d{0,15})$/;
 export function parseShardKey(key: string): { stream: StreamKey; shard: ShardId } {
   const match = SHARD_SUFFIX.exec(key);
   if (match && Number.isSafeInteger(Number(match[2]))) {
-    return { stream: match[1]!, shard: Number(match[2]) };
+    return { stream: match[1], shard: Number(match[2]) };
   }
   return { stream: key, shard: 0 };
 }
@@ -47,7 +47,7 @@ export function pushFields(
 ): void {
   args.push(messageField, payload);
   if (headers) {
-    for (const name in headers) args.push(name, headers[name]!);
+    for (const name in headers) args.push(name, headers[name]);
   }
 }
 
@@ -95,11 +95,11 @@ export function decodeEntry(
   let headers: Record<string, string> | undefined;
   if (fields) {
     for (let i = 0; i + 1 < fields.length; i += 2) {
-      const name = fields[i]!;
+      const name = fields[i];
       if (!found && sameBytes(name, messageField)) {
-        payload = fields[i + 1]!;
+        payload = fields[i + 1];
         found = true;
-      } else (headers ??= {})[name.toString()] = fields[i + 1]!.toString();
+      } else (headers ??= {})[name.toString()] = fields[i + 1].toString();
     }
   }
   return new RedisMessage(

@@ -155,7 +155,7 @@ function nodeAddressMap(value: unknown): RedisConnectOptions['nodeAddressMap'] {
  * `redis://a:1,b:2/…`; credentials and query come from the first) and merges the options over them.
  */
 export function resolveConfig(urls: URL[], input: Record<string, unknown>): StreamerConfig {
-  const url = urls[0]!;
+  const url = urls[0];
   const secure = url.protocol === 'rediss:';
   if (url.protocol !== 'redis:' && !secure) {
     throw new StreamerError('INVALID_URL', `Not a Redis URL: ${describeValue(url.href)}`);
@@ -190,7 +190,7 @@ export function resolveConfig(urls: URL[], input: Record<string, unknown>): Stre
   return {
     messageField,
     connection: {
-      ...seeds[0]!,
+      ...seeds[0],
       seeds,
       cluster,
       nodeAddressMap: nodeAddressMap(input.nodeAddressMap),

@@ -142,7 +142,7 @@ export class RedisProducer extends AbstractProducer {
       this.#inFlight < WINDOW &&
       this.#queuedHead < this.#queued.length
     ) {
-      const op = this.#queued[this.#queuedHead]!;
+      const op = this.#queued[this.#queuedHead];
       this.#queued[this.#queuedHead++] = undefined as unknown as Op;
       this.#issue(op).then(op.resolve, op.reject);
     }
@@ -289,7 +289,7 @@ export class RedisProducer extends AbstractProducer {
           ]);
           i = this.#match(ops, i, entries, 0);
           if (entries.length < 1000) break;
-          start = `(${entries[entries.length - 1]![0].toString()}`;
+          start = `(${entries[entries.length - 1][0].toString()}`;
         }
       } else {
         // No acknowledged entry to start from: the key's last entries, if written lately.
@@ -302,7 +302,7 @@ export class RedisProducer extends AbstractProducer {
           'COUNT',
           count,
         ]);
-        this.#match(ops, 0, entries.reverse(), ops[0]!.issuedAt - 60_000);
+        this.#match(ops, 0, entries.reverse(), ops[0].issuedAt - 60_000);
       }
     }
   }
@@ -338,7 +338,7 @@ export class RedisProducer extends AbstractProducer {
 
   #rejectHeld(error: StreamerError): void {
     for (const op of this.#held ?? []) op.reject!(error);
-    for (let i = this.#queuedHead; i < this.#queued.length; i++) this.#queued[i]!.reject!(error);
+    for (let i = this.#queuedHead; i < this.#queued.length; i++) this.#queued[i].reject!(error);
     this.#held = undefined;
     this.#queued = [];
     this.#queuedHead = 0;
@@ -362,8 +362,8 @@ export class RedisProducer extends AbstractProducer {
 function sameFields(stored: Buffer[], sent: (string | Buffer)[]): boolean {
   if (stored.length !== sent.length) return false;
   for (let i = 0; i < sent.length; i++) {
-    const value = sent[i]!;
-    if (!stored[i]!.equals(typeof value === 'string' ? Buffer.from(value) : value)) return false;
+    const value = sent[i];
+    if (!stored[i].equals(typeof value === 'string' ? Buffer.from(value) : value)) return false;
   }
   return true;
 }

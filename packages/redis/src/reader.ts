@@ -186,7 +186,7 @@ export class ReadLoop {
   }
 
   async #connect(): Promise<void> {
-    const reader = await this.#ctx.redis.openReader(this.sources[0]!.key);
+    const reader = await this.#ctx.redis.openReader(this.sources[0].key);
     if (this.#stopped) reader.client.destroy();
     else this.#reader = reader;
   }
@@ -216,7 +216,7 @@ export class ReadLoop {
       if (block) args.splice(args.indexOf('STREAMS'), 0, 'BLOCK', String(this.#ctx.blockMs));
       return this.#reader!.client.sendCommand(args, READ_OPTIONS) as Promise<ReadReply>;
     }
-    const reply = await this.#ctx.redis.send<ReadReply>(sources[0]!.key, args, READ_OPTIONS);
+    const reply = await this.#ctx.redis.send<ReadReply>(sources[0].key, args, READ_OPTIONS);
     if (!reply?.size && block) await sleep(ASK_POLL_MS, this.#ctx.signal);
     return reply;
   }
@@ -255,7 +255,7 @@ export class ReadLoop {
       const source = this.sources.find((s) => s.key === key);
       if (!source || entries.length === 0) continue;
       if (this.#group === undefined || replay)
-        source.cursor = entries[entries.length - 1]![0].toString();
+        source.cursor = entries[entries.length - 1][0].toString();
       else if (entries.length >= this.#ctx.options.batchSize) this.#flowing = true;
     }
   }
@@ -284,7 +284,7 @@ export class ReadLoop {
         if (replay && claimed.size > 0 && claimed.delete(id)) continue; // already handed out
         queue.push(decodeEntry(key, source.stream, source.shard, id, fields, messageField));
       }
-      source.pushed = entries[entries.length - 1]![0].toString();
+      source.pushed = entries[entries.length - 1][0].toString();
       // New entries come after everything claimed (claims are of entries delivered before).
       if (!replay) claimed.clear();
     }

@@ -16,7 +16,7 @@ export function slotOf(key: string): number {
   }
   let crc = 0;
   for (let i = start; i < end; i++)
-    crc = ((crc << 8) ^ TABLE[((crc >> 8) ^ bytes[i]!) & 0xff]!) & 0xffff;
+    crc = ((crc << 8) ^ TABLE[((crc >> 8) ^ bytes[i]) & 0xff]) & 0xffff;
   return crc & 0x3fff;
 }
 

@@ -62,7 +62,7 @@ export class Sources {
     const found = await Promise.all(this.#streams.map((s) => streamKeys(this.#redis, s)));
     const added: Source[] = [];
     for (const [i, stream] of this.#streams.entries()) {
-      const keys = found[i]!;
+      const keys = found[i];
       // Realtime reads the plain key even before it exists; a group needs a stream to live on.
       if (!keys.includes(stream) && (this.#group === undefined || keys.length === 0))
         keys.unshift(stream);

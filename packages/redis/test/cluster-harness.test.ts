@@ -44,12 +44,12 @@ describe('TestCluster', () => {
     const served = masters.flatMap((m) => m.slots).reduce((sum, [a, b]) => sum + b - a + 1, 0);
     expect(served).toBe(16384);
     expect(cluster().url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+$/);
-    const info = await cluster().call(masters[0]!.address, 'INFO', 'cluster');
+    const info = await cluster().call(masters[0].address, 'INFO', 'cluster');
     expect(info).toContain('cluster_enabled:1');
   });
 
   test('slotOf agrees with CLUSTER KEYSLOT, hash tags included', async () => {
-    const address = (await cluster().masters())[0]!.address;
+    const address = (await cluster().masters())[0].address;
     for (const key of [
       'foo',
       'orders:0',

@@ -20,7 +20,7 @@ async function node(address: string) {
 
 /** The address of the master that serves `slot`, asked of the cluster. */
 async function masterOfSlot(slot: number): Promise<string> {
-  const client = await node(seeds()[0]!);
+  const client = await node(seeds()[0]);
   try {
     const slots = (await client.sendCommand(['CLUSTER', 'SLOTS'])) as [
       number,

@@ -51,7 +51,7 @@ describe('consumer', () => {
     for (const t of range(10)) receipts.push(await p.send(t));
     const opts = { mode: 'loadBalanced', group: 'g', start: 'earliest', batchSize: 1 } as const;
     const a = await s.createConsumer(key, { ...opts, consumerId: 'a' });
-    await a.rewind({ at: receipts[7]!.sequence });
+    await a.rewind({ at: receipts[7].sequence });
     await a.end(); // commits what it was handed: nothing
     const b = await s.createConsumer(key, { ...opts, consumerId: 'b' });
     expect(texts(await take(b, 3))).toEqual(['m7', 'm8', 'm9']);
@@ -91,8 +91,8 @@ describe('consumer', () => {
       [s1, s2, s1].map((s) => s.createConsumer(key, { start: 'earliest' })),
     );
     const producers = await Promise.all([s1, s2].map((s) => s.createProducer(key)));
-    await producers[0]!.send('from-1');
-    await producers[1]!.send('from-2');
+    await producers[0].send('from-1');
+    await producers[1].send('from-2');
     for (const c of consumers) expect(texts(await take(c, 2))).toEqual(['from-1', 'from-2']);
   });
 

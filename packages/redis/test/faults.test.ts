@@ -23,7 +23,7 @@ async function stored(key: string): Promise<string[]> {
   const lines = (await cli('XRANGE', key, '-', '+')).split('\n');
   // Raw output: id, field, value per entry.
   const out: string[] = [];
-  for (let i = 0; i + 2 < lines.length; i += 3) out.push(lines[i + 2]!);
+  for (let i = 0; i + 2 < lines.length; i += 3) out.push(lines[i + 2]);
   return out;
 }
 
@@ -31,7 +31,7 @@ const group = { mode: 'resumable', group: 'g', start: 'earliest', batchSize: 50 
 
 /** How many entries of `key` group g has delivered and not had acked, from XPENDING. */
 async function pending(key: string): Promise<string> {
-  return (await cli('XPENDING', key, 'g')).split('\n')[0]!;
+  return (await cli('XPENDING', key, 'g')).split('\n')[0];
 }
 
 /** Resolves once `condition` holds, looking every 20 ms. */
@@ -284,7 +284,7 @@ describe('faults (own server)', () => {
     const p = await s.createProducer(key);
     await p.send('one');
     const c = await s.createConsumer(key, { ...group, autoCommit: 'disabled' });
-    c.ack((await take(c, 1))[0]!);
+    c.ack((await take(c, 1))[0]);
     await server.kill();
     const ended = c.end();
     await reconnectAttempts(s, 1);
@@ -361,7 +361,7 @@ describe('faults (own server)', () => {
     await cli('CLIENT', 'PAUSE', '300', 'WRITE');
     const receipts = await Promise.all(range(200).map((t) => p.send(t)));
     for (let i = 1; i < receipts.length; i++)
-      expect(receipts[i]!.sequence > receipts[i - 1]!.sequence).toBe(true);
+      expect(receipts[i].sequence > receipts[i - 1].sequence).toBe(true);
     expect(await stored(key)).toEqual(range(200));
     await s.disconnect();
   });

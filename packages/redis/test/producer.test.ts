@@ -12,7 +12,7 @@ describe('producer', () => {
     expect(receipts.map((r) => r.shardId)).toEqual(receipts.map((_, i) => i % 4));
     for (let shard = 0; shard < 4; shard++) {
       const seqs = receipts.filter((r) => r.shardId === shard).map((r) => r.sequence);
-      for (let i = 1; i < seqs.length; i++) expect(seqs[i]! > seqs[i - 1]!).toBe(true);
+      for (let i = 1; i < seqs.length; i++) expect(seqs[i] > seqs[i - 1]).toBe(true);
       expect(await cli('XLEN', `${key}:${shard}`)).toBe('5000\n');
     }
     const c = await s.createConsumer(key, { start: 'earliest', batchSize: 1000 });

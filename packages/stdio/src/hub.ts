@@ -147,7 +147,7 @@ export class Hub {
       this.#skipping = false;
       return undefined;
     }
-    const line = this.#partial.length === 1 ? this.#partial[0]! : Buffer.concat(this.#partial);
+    const line = this.#partial.length === 1 ? this.#partial[0] : Buffer.concat(this.#partial);
     this.#partial = [];
     this.#partialBytes = 0;
     return line;

@@ -435,7 +435,7 @@ export class TestCluster {
       const maps = views.map((v) => topology(v.nodes.filter(running)));
       const differs = views.find((_, i) => maps[i] !== maps[0]);
       if (differs) return !(why = `${differs.address} sees ${maps[views.indexOf(differs)]}`);
-      const nodes = views[0]!.nodes.filter(running);
+      const nodes = views[0].nodes.filter(running);
       for (const master of nodes.filter((n) => n.slots.length > 0)) {
         const live = nodes.filter((n) => n.masterId === master.id);
         const info = await this.call(master.address, 'INFO', 'replication');
@@ -476,7 +476,7 @@ function parseNodes(text: string): Parsed[] {
       const [id, addr, flags, masterId, , , , , ...slots] = line.trim().split(' ');
       return {
         id: id!,
-        address: addr!.split('@')[0]!,
+        address: addr!.split('@')[0],
         flags: flags!.split(','),
         masterId: masterId!,
         slots: slots
