@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from '@redis/client';
+import { slotOf } from '../../src/slot.js';
 import { hasRedisServer, INSTALL_HINT } from './server.js';
 
 const run = promisify(execFile);
@@ -15,29 +16,9 @@ const nodeClient = (port: number) =>
   createClient({ socket: { host: HOST, port, reconnectStrategy: false, connectTimeout: 2000 } });
 type Client = ReturnType<typeof nodeClient>;
 const HOST = '127.0.0.1';
-const SLOTS = 16384;
 
-/** CRC16-CCITT (XMODEM), the checksum Redis Cluster hashes keys with. */
-function crc16(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const byte of bytes) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++)
-      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc;
-}
-
-/** The key's slot, as CLUSTER KEYSLOT computes it: only a non-empty `{tag}` is hashed. */
-export function slotOf(key: string | Uint8Array): number {
-  let bytes = typeof key === 'string' ? Buffer.from(key) : key;
-  const open = bytes.indexOf(0x7b); // '{'
-  if (open !== -1) {
-    const close = bytes.indexOf(0x7d, open + 1); // '}'
-    if (close > open + 1) bytes = bytes.subarray(open + 1, close);
-  }
-  return crc16(bytes) % SLOTS;
-}
+/** The product's slot function: the harness test checks it against CLUSTER KEYSLOT. */
+export { slotOf };
 
 export interface ClusterOptions {
   /** Masters (at least 3: `redis-cli --cluster create` refuses fewer). Default 3. */
