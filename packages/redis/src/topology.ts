@@ -279,6 +279,11 @@ export async function openTopology(
       return new Single(client, config, lifecycle);
     client.destroy();
   }
+  if (config.db !== 0)
+    throw new StreamerError(
+      'INVALID_ARGUMENT',
+      `A Redis Cluster has only database 0, got db ${config.db}`,
+    );
   const cluster = makeCluster(config, lifecycle);
   let connected = false;
   cluster.on('error', (error: Error) => {

@@ -45,6 +45,12 @@ describe('Redis Cluster', () => {
     expect(texts(await take(c, 12)).sort()).toEqual(range(12).sort());
   });
 
+  it('a database other than 0 is refused: a cluster has only database 0', async () => {
+    const error = await streamer(`${clusterUrl()}?db=2`).catch((e) => e);
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toContain('db 2');
+  });
+
   it('the shards of one stream spread over the masters, and are read back from all of them', async () => {
     const s = await streamer(clusterUrl());
     const key = freshKey('spread');
