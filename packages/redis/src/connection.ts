@@ -142,11 +142,17 @@ export async function openClient(
     throw new StreamerError(
       'CONNECT',
       `Cannot connect to Redis at ${config.host}:${config.port}${config.db ? ` db ${config.db}` : ''}: ${(cause as Error)?.message ?? describeValue(cause)}`,
-      { cause, retriable: !(cause instanceof ErrorReply) },
+      // A refusal (WRONGPASS, NOAUTH) comes wrapped when our first-connect strategy gave up.
+      { cause, retriable: !(refusal(cause) instanceof ErrorReply) },
     );
   }
   connected = true;
   return client;
+}
+
+/** The server's reply inside a connect failure, if it was one. */
+function refusal(error: unknown): unknown {
+  return error instanceof ReconnectStrategyError ? error.originalError : error;
 }
 
 /** `promise`, or a rejection once `ms` have passed. */

@@ -1,4 +1,4 @@
-import { createCluster } from '@redis/client';
+import { createCluster, ErrorReply } from '@redis/client';
 import { StreamerError } from '@streamer/core';
 import { describeValue } from '@streamer/core/backend';
 import {
@@ -286,8 +286,11 @@ export async function openTopology(
     );
   const cluster = makeCluster(config, lifecycle);
   let connected = false;
+  /** What a node said while we connected: node-redis' own rejection only says none answered. */
+  let refusal: ErrorReply | undefined;
   cluster.on('error', (error: Error) => {
     if (connected) lifecycle.report(toStreamerError(error, 'Redis Cluster error'));
+    else if (error instanceof ErrorReply) refusal ??= error;
   });
   cluster.on('node-ready', () => {
     if (connected) lifecycle.emit('connect');
@@ -298,8 +301,8 @@ export async function openTopology(
     cluster.destroy();
     throw new StreamerError(
       'CONNECT',
-      `Cannot connect to the Redis Cluster at ${config.seeds.map((s) => `${s.host}:${s.port}`).join(', ')}: ${(cause as Error)?.message ?? describeValue(cause)}`,
-      { cause, retriable: true },
+      `Cannot connect to the Redis Cluster at ${config.seeds.map((s) => `${s.host}:${s.port}`).join(', ')}: ${refusal?.message ?? (cause as Error)?.message ?? describeValue(cause)}`,
+      { cause: refusal ?? cause, retriable: refusal === undefined },
     );
   }
   connected = true;

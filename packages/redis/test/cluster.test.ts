@@ -45,6 +45,14 @@ describe('Redis Cluster', () => {
     expect(texts(await take(c, 12)).sort()).toEqual(range(12).sort());
   });
 
+  it('a wrong password is CONNECT naming what the cluster said, not retriable', async () => {
+    const [first] = seeds();
+    const error = await streamer(`redis://nobody:wrong@${first}`).catch((e) => e);
+    expect(error.code).toBe('CONNECT');
+    expect(error.message).toMatch(/WRONGPASS/);
+    expect(error.retriable).toBe(false);
+  });
+
   it('a database other than 0 is refused: a cluster has only database 0', async () => {
     const error = await streamer(`${clusterUrl()}?db=2`).catch((e) => e);
     expect(error.code).toBe('INVALID_ARGUMENT');

@@ -172,6 +172,7 @@ describe('credentials and ACL (own server)', () => {
     const error = await failure(connect(`redis://alice:wrong@127.0.0.1:${server.port}`));
     expect(error.code).toBe('CONNECT');
     expect(error.message).toMatch(/WRONGPASS|invalid username-password/);
+    expect(error.retriable).toBe(false); // trying again will not help
     await new Promise((resolve) => setTimeout(resolve, 300));
     // Our one attempt, plus the INFO call measuring it.
     expect((await connections()) - before).toBeLessThanOrEqual(2);
