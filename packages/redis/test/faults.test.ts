@@ -319,6 +319,32 @@ describe('faults (own server)', () => {
     await s.disconnect();
   });
 
+  it('entries claimed from a dead member and handed out are not handed out again after a dropped read', async () => {
+    const s = await open(server.url, options);
+    const key = freshKey('claimed');
+    const p = await s.createProducer(key);
+    await Promise.all(range(20).map((t) => p.send(t)));
+    await cli('XGROUP', 'CREATE', key, 'lb', '0');
+    // A member that read everything and died: its entries stay pending under its name.
+    await cli('XREADGROUP', 'GROUP', 'lb', 'dead', 'COUNT', '100', 'STREAMS', key, '>');
+    const c = await s.createConsumer(key, {
+      mode: 'loadBalanced',
+      group: 'lb',
+      consumerId: 'alive',
+      autoCommit: 'disabled',
+      autoClaimIdleMs: 50,
+      autoClaimIntervalMs: 50,
+    });
+    expect(texts(await take(c, 20)).sort()).toEqual(range(20).sort());
+    await until(async () => (await clientIdOf('xreadgroup')) !== undefined);
+    await cli('CLIENT', 'KILL', 'ID', (await clientIdOf('xreadgroup'))!);
+    // The replay of its pending list after the drop holds the 20 it claimed: none comes again.
+    await Promise.all(range(5, 'new').map((t) => p.send(t)));
+    expect(texts(await take(c, 5))).toEqual(range(5, 'new'));
+    expect(await maybeNext(c, 500)).toBeUndefined();
+    await s.disconnect();
+  });
+
   it('every connection killed, nobody listening for events: no crash, work goes on', async () => {
     const s = await open(server.url, options);
     const key = freshKey('nolisten');
