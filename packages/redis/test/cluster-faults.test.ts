@@ -51,15 +51,24 @@ function inShardOrder(messages: Message[]): string[] {
   return messages.map((m) => m.text());
 }
 
-/** Everything stored in the stream now, read by a fresh consumer. */
+/**
+ * Everything stored in the stream now, read by a fresh consumer; checks that each shard holds
+ * its sends in the order they were made (`shard:i`, i increasing).
+ */
 async function stored(url: string, key: string, expected: number): Promise<Set<string>> {
   const s = await streamer(url);
   const c = await s.createConsumer(key, { start: 'earliest' });
   const texts = new Set<string>();
+  const last = new Map<number, number>();
   for (;;) {
     const m = await c.next({ signal: AbortSignal.timeout(1000) }).catch(() => undefined);
     if (!m) break;
     texts.add(m.text());
+    const [shard, i] = m.text().split(':').map(Number);
+    if (Number.isInteger(i)) {
+      expect(i > (last.get(shard) ?? -1), `send order in shard ${shard}`).toBe(true);
+      last.set(shard, i);
+    }
   }
   expect(texts.size).toBeGreaterThanOrEqual(expected);
   return texts;
