@@ -222,6 +222,15 @@ const commands = async () => {
 const before = await commands();
 await sleep(5000);
 const idlePerSecond = ((await commands()) - before - 2 * seeds.length) / 5; // less our own INFOs
+// Latency: a message sent to the caught-up consumer, until next() has it; one shard at a time.
+const latencies = [];
+for (let i = 0; i < 24; i++) {
+  await sleep(50);
+  const start = process.hrtime.bigint();
+  seed.send('ping', { shard: i % SHARDS });
+  await idle.next();
+  latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
+}
 await idle.end();
 
 await Promise.all([onCluster.disconnect(), onSingle.disconnect()]);
@@ -255,5 +264,5 @@ console.log(
   `\nacks: 'replicas' producer: ${fmt(m['cluster replicas'])}, ${paired('cluster replicas', 'cluster produce').toFixed(2)}x of acks: 'leader'`,
 );
 console.log(
-  `An idle realtime consumer of ${SHARDS} shards sends ${idlePerSecond.toFixed(1)} commands/s to the cluster (default discoverIntervalMs 2000)`,
+  `An idle realtime consumer of ${SHARDS} shards sends ${idlePerSecond.toFixed(1)} commands/s to the cluster (default discoverIntervalMs 2000); a message sent to it arrives after ${median(latencies).toFixed(1)} ms (median of ${latencies.length}, max ${Math.max(...latencies).toFixed(1)} ms)`,
 );
