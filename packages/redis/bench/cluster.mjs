@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { createClient, createCluster } from '@redis/client';
 import { connect } from '@streamer/core';
 import '@streamer/redis';
+import { median, timed } from './measure.mjs';
 
 const N = Number(process.env.BENCH_N ?? 200_000);
 const SHARDS = Number(process.env.BENCH_SHARDS ?? 6);
@@ -92,18 +93,6 @@ async function startCluster() {
     await sleep(100);
   }
   return addresses.slice(0, 3);
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-async function timed(n, fn) {
-  const start = process.hrtime.bigint();
-  await fn();
-  return n / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
 let keyCounter = 0;

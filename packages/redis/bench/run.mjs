@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { createClient } from '@redis/client';
 import { connect } from '@streamer/core';
 import '@streamer/redis';
+import { median, timed } from './measure.mjs';
 
 const N = Number(process.env.BENCH_N ?? 200_000);
 const MEMORY_N = Number(process.env.BENCH_MEMORY_N ?? 1_000_000);
@@ -47,19 +48,6 @@ const raw = createClient({ url, commandOptions: { timeout: 0 } });
 await raw.connect();
 let keyCounter = 0;
 const freshKey = () => `bench-${process.pid}-${Date.now().toString(36)}-${++keyCounter}`;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-async function timed(n, fn) {
-  const start = process.hrtime.bigint();
-  await fn();
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return n / seconds;
-}
 
 async function fill(key, payload, n) {
   for (let i = 0; i < n; i += 1000) {
