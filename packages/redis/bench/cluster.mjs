@@ -111,25 +111,21 @@ async function rawProduce(cluster, key) {
   }
 }
 
-/** Hand-written reads: one XREAD COUNT 1000 loop per shard, all shards at once. */
+/**
+ * Hand-written reads as a node-redis user writes them: one `xRead` COUNT 1000 loop per shard
+ * (keys of different slots cannot share an XREAD), all shards at once.
+ */
 async function rawRead(cluster, key) {
   await Promise.all(
     Array.from({ length: SHARDS }, async (_, n) => {
       const k = `${key}:${n}`;
       let id = '0-0';
       for (;;) {
-        const reply = await cluster.sendCommand(k, true, [
-          'XREAD',
-          'COUNT',
-          '1000',
-          'STREAMS',
-          k,
-          id,
-        ]);
-        const entries = reply?.[k] ?? reply?.[0]?.[1] ?? [];
-        if (entries.length === 0) return;
-        id = String(entries[entries.length - 1][0]);
-        if (entries.length < 1000) return;
+        const reply = await cluster.xRead({ key: k, id }, { COUNT: 1000 });
+        const messages = reply?.[0]?.messages ?? [];
+        if (messages.length === 0) return;
+        id = messages[messages.length - 1].id;
+        if (messages.length < 1000) return;
       }
     }),
   );

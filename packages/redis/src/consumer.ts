@@ -102,6 +102,10 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
     return this.#stop.signal;
   }
 
+  get readAhead(): number {
+    return this.options.batchSize * Math.max(1, this.#loops.size);
+  }
+
   async #start(): Promise<void> {
     let found: Source[];
     try {

@@ -41,6 +41,12 @@ export interface ReadContext {
   readonly options: ResolvedConsumerOptions;
   readonly queue: AsyncQueue<RedisMessage>;
   readonly messageField: Buffer;
+  /**
+   * How many buffered messages stop the loops from reading: a page per read group, so each group
+   * keeps a read going while the others' pages are taken (one shared page left a cluster's
+   * groups waiting for each other).
+   */
+  readonly readAhead: number;
   /** How long a read blocks; new keys and cursors are picked up at least this often. */
   readonly blockMs: number;
   readonly backoff: { initialMs: number; maxMs: number; maxAttempts: number | undefined };
@@ -127,12 +133,11 @@ export class ReadLoop {
 
   async #run(): Promise<void> {
     const ctx = this.#ctx;
-    const { batchSize } = ctx.options;
     let attempt = 0;
     while (!this.#stopped) {
       try {
-        if (ctx.queue.length >= batchSize) this.#enqueue();
-        await ctx.queue.untilShorterThan(batchSize);
+        if (ctx.queue.length >= ctx.readAhead) this.#enqueue();
+        await ctx.queue.untilShorterThan(ctx.readAhead);
         if (this.#stopped) break;
         if (!this.#reader) {
           this.#enqueue();
