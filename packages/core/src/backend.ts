@@ -2,7 +2,7 @@
  * `@streamer/core/backend`: what a backend is built from. Users import from `@streamer/core`;
  * backend authors import the kit from here (and types, errors from `@streamer/core`).
  */
-export { AckTracker, type CommitFn } from './acks.js';
+export { AckTracker, type AckTrackerOptions, type CommitFn } from './acks.js';
 export { AsyncQueue } from './async-queue.js';
 export { AbstractConsumer, type AckRef } from './consumer.js';
 export { abortError, describeValue, invalidArgument } from './errors.js';
