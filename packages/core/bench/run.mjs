@@ -66,6 +66,10 @@ for (let i = 0; i < ROUNDS; i++) {
 const rate = (s) => Math.round(COUNT / s).toLocaleString('en-US');
 console.table([
   { name: 'for await + ack', 'msgs/s': rate(best.loop), 'vs loop': '1.00x' },
-  { name: 'run({ eachMessage }), concurrency 1', 'msgs/s': rate(best.run), 'vs loop': `${(best.loop / best.run).toFixed(2)}x` },
+  {
+    name: 'run({ eachMessage }), concurrency 1',
+    'msgs/s': rate(best.run),
+    'vs loop': `${(best.loop / best.run).toFixed(2)}x`,
+  },
 ]);
 await streamer.disconnect();

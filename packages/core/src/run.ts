@@ -380,7 +380,8 @@ export class Runner implements Run {
         i++;
         continue;
       }
-      if (i === 0) this.#waiting.shift(); // V8 trims the front in place
+      if (i === 0)
+        this.#waiting.shift(); // V8 trims the front in place
       else this.#waiting.splice(i, 1);
       this.#running++;
       job.lane.busy = true;
