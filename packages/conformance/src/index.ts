@@ -9,6 +9,7 @@ import { producerTests } from './producer.js';
 import { realtimeTests } from './realtime.js';
 import { resumableTests } from './resumable.js';
 import { rewindAndSeekTests } from './rewind-seek.js';
+import { runTests } from './run.js';
 import { shardTests } from './shards.js';
 
 export { badInputTests } from './bad-input.js';
@@ -29,6 +30,7 @@ export { producerTests } from './producer.js';
 export { realtimeTests } from './realtime.js';
 export { resumableTests } from './resumable.js';
 export { rewindAndSeekTests } from './rewind-seek.js';
+export { runTests } from './run.js';
 export { shardTests } from './shards.js';
 
 /** Every topic, in the order a reader would learn them. */
@@ -42,6 +44,7 @@ const TOPICS = [
   rewindAndSeekTests,
   shardTests,
   headerAndTimestampTests,
+  runTests,
   badInputTests,
 ];
 

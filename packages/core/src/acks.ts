@@ -51,6 +51,11 @@ export class AckTracker<Ack> {
   #committing: Promise<void> = Promise.resolve();
   /** A timed commit is queued or running: ticks meanwhile would only queue up behind it. */
   #timedBusy = false;
+  /**
+   * A run() is handing the messages out: it acks each one when its handler resolves, so
+   * 'delayed' stops acking on delivery (a message handed to a handler is not done yet).
+   */
+  running = false;
 
   constructor(
     mode: AutoCommit,
@@ -74,11 +79,11 @@ export class AckTracker<Ack> {
 
   /** next() handed this message out. */
   delivered(header: MessageHeader): void {
-    if (this.#mode === 'delayed') this.#push(header);
+    if (this.#mode === 'delayed' && !this.running) this.#push(header);
   }
 
   ack(header: MessageHeader): void {
-    if (this.#mode === 'immediate' || this.#mode === 'delayed') return; // acked on delivery already
+    if (this.#mode === 'immediate' || (this.#mode === 'delayed' && !this.running)) return; // acked on delivery already
     this.#push(header);
   }
 
@@ -97,6 +102,11 @@ export class AckTracker<Ack> {
         ),
       );
     }
+    return this.#commitUpTo(Number.POSITIVE_INFINITY, true);
+  }
+
+  /** Commits every ack now, whatever the mode: a run's stop(), which 'rolling' allows too. */
+  flush(): Promise<void> {
     return this.#commitUpTo(Number.POSITIVE_INFINITY, true);
   }
 

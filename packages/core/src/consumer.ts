@@ -1,15 +1,19 @@
 import { AckTracker } from './acks.js';
 import { abortError, invalidArgument, isStreamerError, StreamerError } from './errors.js';
-import { type Endable, giveUp, onEnd } from './internal.js';
+import { type Endable, giveUp, madeBy, onEnd } from './internal.js';
 import type { ResolvedConsumerOptions } from './options.js';
+import { Runner, resolveRunOptions, runningError } from './run.js';
 import { validateShardId, validateStreamKey } from './stream-key.js';
 import type {
   Consumer,
   Message,
   MessageHeader,
   NextOptions,
+  Run,
+  RunOptions,
   SeqPos,
   ShardId,
+  Streamer,
   StreamKey,
 } from './types.js';
 
@@ -68,6 +72,9 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
   #ending: Promise<void> | undefined;
   #aborted = false;
   #endListeners: (() => void)[] = [];
+  /** The run handing this consumer's messages out, if any. */
+  #run: Runner | undefined;
+  [madeBy]?: Streamer;
   readonly #onAbort = () => {
     this.#aborted = true;
     this.end().catch(() => {});
@@ -146,10 +153,16 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
 
   next(options?: NextOptions): Promise<Message> {
     if (this.ended) return Promise.reject(this.#endedError());
+    if (this.#run) return Promise.reject(runningError('next() was called'));
     const signal = options?.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       return Promise.reject(invalidArgument('signal', signal, 'an AbortSignal'));
     }
+    return this.#take(signal);
+  }
+
+  /** next() past its checks: what a run reads with. */
+  #take(signal: AbortSignal | undefined): Promise<Message> {
     const next = this._next(signal);
     if (this.#acks === undefined && !this.options.signal) return next;
     return next.then(this.#delivered, this.#failed);
@@ -166,6 +179,42 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
       ? abortError(this.options.signal)
       : error;
   };
+
+  run(options: RunOptions): Run {
+    const resolved = resolveRunOptions(options, this.streams);
+    if (this.ended) throw this.#endedError();
+    if (this.#run) throw runningError('run() was called');
+    if (this.options.mode !== 'realtime' && this.options.autoCommit === 'immediate') {
+      // The backend acks on delivery then (Redis in its read, memory keeps nothing pending), so
+      // a run could not leave a failed message unacked.
+      throw new StreamerError(
+        'UNSUPPORTED',
+        "run() acks each message when its handler resolves, which autoCommit 'immediate' cannot do (it acks on delivery): use 'delayed', 'rolling' or 'disabled'",
+      );
+    }
+    const streamer = this[madeBy];
+    if (resolved.deadLetter && !streamer) {
+      throw new StreamerError(
+        'UNSUPPORTED',
+        'deadLetter needs a consumer made by a streamer, to create its producer on',
+      );
+    }
+    const acks = this.#acks;
+    if (acks) acks.running = true;
+    this.#run = new Runner(resolved, {
+      take: (signal) => this.#take(signal),
+      ack: (message) => acks?.ack(message),
+      commit: () => acks?.flush() ?? Promise.resolve(),
+      batchSize: this.options.batchSize,
+      createProducer: () => streamer!.createProducer(),
+      headers: streamer?.supports.headers ?? false,
+      finished: () => {
+        if (acks) acks.running = false;
+        this.#run = undefined;
+      },
+    });
+    return this.#run;
+  }
 
   seek(to: Date): Promise<void> {
     if (!(to instanceof Date) || Number.isNaN(to.getTime())) {
@@ -230,6 +279,8 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
     this.#ending ??= (async () => {
       this.options.signal?.removeEventListener('abort', this.#onAbort);
       try {
+        // Its handlers finish and their acks are committed below; its failure is run.done's.
+        await this.#run?.stop().catch(() => {});
         await this.#acks?.end();
       } finally {
         await this._end();

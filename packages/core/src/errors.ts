@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'PAYLOAD_TOO_LARGE',
   'NOT_REPLICATED',
   'BACKEND',
+  'HANDLER_FAILED',
+  'ALREADY_RUNNING',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,5 +1,5 @@
 import { abortError, StreamerError } from './errors.js';
-import { type Endable, giveUp, onEnd } from './internal.js';
+import { type Endable, giveUp, madeBy, onEnd } from './internal.js';
 import {
   checkExtraOptions,
   type ResolvedConsumerOptions,
@@ -64,7 +64,9 @@ export abstract class AbstractStreamer implements Streamer {
     const resolved = resolveConsumerOptions(options, this.supports, `The ${this.backend}`);
     checkExtraOptions(this, 'consumer', resolved.extra);
     if (resolved.signal?.aborted) throw abortError(resolved.signal);
-    return this.#track(await this._createConsumer(keys, resolved));
+    const consumer = this.#track(await this._createConsumer(keys, resolved));
+    consumer[madeBy] = this;
+    return consumer;
   }
 
   disconnect(): Promise<void> {

@@ -22,6 +22,12 @@ export interface Message extends MessageHeader {
   payload: Uint8Array;
   /** Extra fields stored with the message; `{}` where a backend has none. */
   headers: Readonly<Record<string, string>>;
+  /**
+   * How many times the group has delivered this message, this delivery included (1 the first
+   * time), where the backend counts deliveries; absent elsewhere. A run's handlers get the count
+   * it uses as `ctx.deliveryCount`.
+   */
+  readonly deliveryCount?: number;
   /** The payload as UTF-8; rejects invalid UTF-8 with INVALID_PAYLOAD. */
   text(): string;
   /** The payload parsed as JSON; INVALID_PAYLOAD when it is not JSON. */
@@ -125,8 +131,93 @@ export interface Consumer extends AsyncIterable<Message>, AsyncDisposable {
   ack(message: MessageHeader): void;
   /** Makes acks durable now. */
   commit(): Promise<void>;
-  /** Commits acks, stops reading, releases connections. Idempotent. */
+  /**
+   * Hands messages to `eachMessage` or `eachBatch` until stopped, acking each one when its
+   * handler resolves. One run per consumer at a time; `next()` is refused meanwhile.
+   */
+  run(options: RunOptions): Run;
+  /** Commits acks, stops reading, releases connections; stops a run first. Idempotent. */
   end(): Promise<void>;
+}
+
+/** What a run passes to `eachMessage` with each message. */
+export interface MessageContext {
+  /** 1 on the first call for this message, up to `retries + 1`. */
+  readonly attempt: number;
+  /** `message.deliveryCount` where the backend counts deliveries, else 1. */
+  readonly deliveryCount: number;
+  /** Aborts when the run stops: a long handler may give up (its message then stays unacked). */
+  readonly signal: AbortSignal;
+}
+
+/** What a run passes to `eachBatch` with each batch. */
+export interface BatchContext {
+  readonly attempt: number;
+  readonly signal: AbortSignal;
+  /** Acks one message of the batch now, before the batch resolves. */
+  ack(message: MessageHeader): void;
+}
+
+export interface RetryOptions {
+  /** How many times a failed handler is called again, in process. Default 0. */
+  retries?: number;
+  /** The first retry waits between half and all of this. Default 100. */
+  initialDelayMs?: number;
+  /** No retry waits longer. Default 30000. */
+  maxDelayMs?: number;
+  /** Each retry waits up to `factor` times longer than the one before. Default 2. */
+  factor?: number;
+}
+
+export interface DeadLetterOptions {
+  /** Where failed messages go; not one of the consumer's streams. */
+  stream: StreamKey;
+  /**
+   * A message whose delivery count reaches this goes to the dead letters on its first failure,
+   * and one delivered more often goes there without reaching the handler. Default: no limit.
+   */
+  maxDeliveries?: number;
+}
+
+export interface RunOptions {
+  /** Called with each message; it is acked when the returned promise resolves. */
+  eachMessage?: (message: Message, ctx: MessageContext) => unknown;
+  /** Called with the messages of one page (one shard's, with ordering 'shard'); acked when it resolves. */
+  eachBatch?: (messages: Message[], ctx: BatchContext) => unknown;
+  /** Handlers in flight at once. Default 1. */
+  concurrency?: number;
+  /** 'shard' (default): one shard's messages are handled one after another, in order. 'none': any order. */
+  ordering?: 'shard' | 'none';
+  retry?: RetryOptions;
+  deadLetter?: DeadLetterOptions;
+  /** Aborting stops the run, as `stop()` does. */
+  signal?: AbortSignal;
+}
+
+export interface RunStats {
+  /** Messages whose handler resolved. */
+  processed: number;
+  /** Handler calls that threw or rejected. */
+  failed: number;
+  /** Retries scheduled. */
+  retried: number;
+  /** Messages sent to the dead letters. */
+  deadLettered: number;
+  /** Messages whose handler is running or waiting for a retry. */
+  inFlight: number;
+}
+
+export interface Run {
+  /** Takes no new messages and starts no handler until `resume()`; running handlers finish. */
+  pause(): void;
+  resume(): void;
+  readonly paused: boolean;
+  /** A snapshot of the counters. */
+  readonly stats: RunStats;
+  /** Stops reading, waits for running handlers (retries are cut short), commits, resolves. Idempotent. */
+  stop(): Promise<void>;
+  /** Resolves once the run has stopped; rejects with what stopped it (HANDLER_FAILED, a commit's error). */
+  readonly done: Promise<void>;
 }
 
 /** What a backend can do; the conformance suite runs the tests a backend supports. */

@@ -1,0 +1,587 @@
+import { describeValue, invalidArgument, isStreamerError, StreamerError } from './errors.js';
+import { durationMs, positiveInteger } from './options.js';
+import { validateStreamKey } from './stream-key.js';
+import { sleep } from './timers.js';
+import type {
+  BatchContext,
+  Message,
+  MessageContext,
+  MessageHeader,
+  Producer,
+  Run,
+  RunOptions,
+  RunStats,
+  ShardId,
+  StreamKey,
+} from './types.js';
+
+/** RunOptions checked, with defaults filled in. */
+export interface ResolvedRunOptions {
+  eachMessage: RunOptions['eachMessage'];
+  eachBatch: RunOptions['eachBatch'];
+  concurrency: number;
+  ordering: 'shard' | 'none';
+  retries: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  factor: number;
+  deadLetter: { stream: StreamKey; maxDeliveries: number } | undefined;
+  signal: AbortSignal | undefined;
+}
+
+const RUN_KEYS = [
+  'eachMessage',
+  'eachBatch',
+  'concurrency',
+  'ordering',
+  'retry',
+  'deadLetter',
+  'signal',
+];
+const RETRY_KEYS = ['retries', 'initialDelayMs', 'maxDelayMs', 'factor'];
+const DEAD_LETTER_KEYS = ['stream', 'maxDeliveries'];
+
+/**
+ * Run options are refused when unknown, unlike consumer options: those are shared by every
+ * backend (so one object must serve them all), these are core's alone, and a typo such as
+ * `concurency: 8` would otherwise run one handler at a time without a word.
+ */
+function object(what: string, value: unknown, keys: string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalidArgument(what, value, 'an object');
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) throw invalidArgument(`${what} key`, key, `one of ${keys.join(', ')}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function nonNegativeInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  throw invalidArgument(name, value, 'a non-negative integer');
+}
+
+/** Checks run() options before any work, so a bad one is an INVALID_ARGUMENT naming it. */
+export function resolveRunOptions(
+  input: unknown,
+  streams: readonly StreamKey[],
+): ResolvedRunOptions {
+  const o = object('run options', input, RUN_KEYS);
+  const { eachMessage, eachBatch } = o;
+  if ((eachMessage === undefined) === (eachBatch === undefined))
+    throw new StreamerError(
+      'INVALID_ARGUMENT',
+      'run() needs one of eachMessage and eachBatch, not both',
+    );
+  if (eachMessage !== undefined && typeof eachMessage !== 'function')
+    throw invalidArgument('eachMessage', eachMessage, 'a function');
+  if (eachBatch !== undefined && typeof eachBatch !== 'function')
+    throw invalidArgument('eachBatch', eachBatch, 'a function');
+  const ordering = o.ordering ?? 'shard';
+  if (ordering !== 'shard' && ordering !== 'none')
+    throw invalidArgument('ordering', ordering, "'shard' or 'none'");
+  const retry = o.retry === undefined ? {} : object('retry', o.retry, RETRY_KEYS);
+  const factor = retry.factor ?? 2;
+  if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1)
+    throw invalidArgument('retry.factor', factor, 'a number >= 1');
+  let deadLetter: ResolvedRunOptions['deadLetter'];
+  if (o.deadLetter !== undefined) {
+    const d = object('deadLetter', o.deadLetter, DEAD_LETTER_KEYS);
+    const stream = validateStreamKey(d.stream as StreamKey);
+    // Its own stream as dead letters would hand a failed message back to the handler forever.
+    if (streams.includes(stream))
+      throw invalidArgument('deadLetter.stream', stream, 'a stream this consumer does not read');
+    deadLetter = {
+      stream,
+      maxDeliveries: positiveInteger(
+        'deadLetter.maxDeliveries',
+        d.maxDeliveries,
+        Number.POSITIVE_INFINITY,
+      ),
+    };
+  }
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw invalidArgument('signal', signal, 'an AbortSignal');
+  return {
+    eachMessage: eachMessage as RunOptions['eachMessage'],
+    eachBatch: eachBatch as RunOptions['eachBatch'],
+    concurrency: positiveInteger('concurrency', o.concurrency, 1),
+    ordering,
+    retries: nonNegativeInteger('retry.retries', retry.retries, 0),
+    initialDelayMs: durationMs('retry.initialDelayMs', retry.initialDelayMs, 100),
+    maxDelayMs: durationMs('retry.maxDelayMs', retry.maxDelayMs, 30_000),
+    factor,
+    deadLetter,
+    signal: signal as AbortSignal | undefined,
+  };
+}
+
+/** What a run needs of its consumer: reading and acking past the checks that refuse them to users. */
+export interface RunHost {
+  take(signal: AbortSignal): Promise<Message>;
+  ack(message: MessageHeader): void;
+  /** Commits every ack, whatever the autoCommit mode. */
+  commit(): Promise<void>;
+  /** Messages read per round trip: the run's page. */
+  batchSize: number;
+  /** Creates the dead-letter producer, on the consumer's streamer. */
+  createProducer(): Promise<Producer>;
+  /** Whether that producer stores headers (`streamer.supports.headers`). */
+  headers: boolean;
+  /** The run has stopped: the consumer is free again. */
+  finished(): void;
+}
+
+/** The names of the headers a dead letter gets, besides the message's own. */
+export const DEAD_LETTER_HEADERS = {
+  stream: 'dead-letter-stream',
+  shard: 'dead-letter-shard',
+  sequence: 'dead-letter-sequence',
+  deliveryCount: 'dead-letter-delivery-count',
+  error: 'dead-letter-error',
+} as const;
+
+/** A dead letter's error header is cut to this many characters: a stack can be long. */
+const MAX_ERROR_LENGTH = 1000;
+
+/** What one handler call covers: a message, or a batch (one shard's with ordering 'shard'). */
+interface Job {
+  messages: Message[];
+  /** The lane of the first message: with ordering 'shard', of every one. */
+  lane: Lane;
+  /** eachBatch: messages acked early with ctx.ack(). */
+  acked?: Set<Message>;
+}
+
+/**
+ * One (stream, shard). `order` holds its taken messages in the order they came, `done` the ones
+ * finished: a message is acked only once every one before it is, so a commit (a position, on
+ * file and memory) never moves past a message whose handler has not finished, however handlers
+ * complete, and nothing after a failed message of its shard is acked.
+ */
+interface Lane {
+  busy: boolean;
+  order: Message[];
+  head: number;
+  done: Set<Message>;
+}
+
+/** Resolves on the next `set()`: how the read loop waits for room, resume() or stop(). */
+class Signal {
+  #wake: (() => void) | undefined;
+  wait(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+  set(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
+/**
+ * A consumer's run: one read loop takes messages (at most `concurrency` plus one page ahead of
+ * the handlers, so memory stays flat), lanes keep each shard in order, and each job retries,
+ * dead-letters or stops the run when its handler fails.
+ */
+export class Runner implements Run {
+  readonly #o: ResolvedRunOptions;
+  readonly #host: RunHost;
+  readonly #limit: number;
+  readonly #lanes = new Map<StreamKey, Map<ShardId, Lane>>();
+  /** Jobs taken and not started, in the order they came. */
+  readonly #waiting: Job[] = [];
+  readonly #stop = new AbortController();
+  readonly #room = new Signal();
+  readonly #stats: RunStats = { processed: 0, failed: 0, retried: 0, deadLettered: 0, inFlight: 0 };
+  #paused = false;
+  #running = 0;
+  /** Messages taken and not finished (running, waiting, or waiting for a retry). */
+  #taken = 0;
+  #error: unknown;
+  /** The source ended (STREAM_ENDED): the run stops once what it took is finished. */
+  #sourceEnded = false;
+  #idle: (() => void) | undefined;
+  #stopping: Promise<void> | undefined;
+  #producer: Promise<Producer> | undefined;
+  /** eachBatch: a take that had not resolved when a page was closed; the next page starts with it. */
+  #pendingTake: Promise<Message> | undefined;
+  readonly done: Promise<void>;
+  #settle!: (error?: unknown) => void;
+  readonly #onAbort = () => {
+    this.stop().catch(() => {});
+  };
+
+  constructor(options: ResolvedRunOptions, host: RunHost) {
+    this.#o = options;
+    this.#host = host;
+    const page = host.batchSize;
+    this.#limit = options.eachBatch ? (options.concurrency + 1) * page : options.concurrency + page;
+    this.done = new Promise((resolve, reject) => {
+      this.#settle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    if (options.signal?.aborted) {
+      this.stop().catch(() => {});
+      return;
+    }
+    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#read().catch((error) => this.#fail(error));
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get stats(): RunStats {
+    return { ...this.#stats };
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#dispatch();
+    this.#room.set();
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#shutdown();
+    return this.#stopping;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#o.signal?.removeEventListener('abort', this.#onAbort);
+    this.#stop.abort();
+    this.#room.set();
+    // Waiting jobs never start: their messages stay unacked, and come back to a later consumer.
+    this.#taken -= this.#waiting.splice(0).reduce((n, job) => n + job.messages.length, 0);
+    if (this.#running > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    let error = this.#error;
+    try {
+      await this.#host.commit();
+    } catch (commitError) {
+      error ??= commitError;
+      throw commitError;
+    } finally {
+      const producer = this.#producer;
+      if (producer) await producer.then((p) => p.end()).catch(() => {});
+      this.#host.finished();
+      this.#settle(error);
+    }
+  }
+
+  /** Stops the run with `error` as the reason `done` rejects. */
+  #fail(error: unknown): void {
+    this.#error ??= error;
+    this.stop().catch(() => {});
+  }
+
+  get #stopped(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
+  async #read(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!this.#stopped) {
+      if (this.#paused || this.#taken >= this.#limit) {
+        await this.#room.wait();
+        continue;
+      }
+      let page: Message | Message[];
+      try {
+        page = this.#o.eachBatch ? await this.#takePage(signal) : await this.#host.take(signal);
+      } catch (error) {
+        if (this.#stopped) return;
+        // The source ended (file without follow, stdio at EOF): finish what was taken, then stop.
+        if (isStreamerError(error, 'STREAM_ENDED')) {
+          this.#sourceEnded = true;
+          if (this.#taken === 0) this.stop().catch(() => {});
+          return;
+        }
+        throw error;
+      }
+      // Taken as stop() began: dropped unacked, so a later consumer gets it.
+      if (this.#stopped) return;
+      this.#add(page);
+      this.#dispatch();
+    }
+  }
+
+  /** One page: the next message, and those that come with it (no wait for more), up to a page. */
+  async #takePage(signal: AbortSignal): Promise<Message[]> {
+    const first = this.#pendingTake ?? this.#host.take(signal);
+    this.#pendingTake = undefined;
+    const page = [await first];
+    const max = Math.min(this.#host.batchSize, this.#limit - this.#taken);
+    while (page.length < max) {
+      const next = this.#host.take(signal);
+      const message = await Promise.race([
+        next,
+        new Promise<undefined>((r) => setImmediate(() => r(undefined))),
+      ]);
+      if (message === undefined) {
+        // Not lost: the take goes on, and its message opens the next page.
+        this.#pendingTake = next;
+        next.catch(() => {});
+        break;
+      }
+      page.push(message);
+    }
+    return page;
+  }
+
+  #lane(message: Message): Lane {
+    let shards = this.#lanes.get(message.streamKey);
+    if (!shards) this.#lanes.set(message.streamKey, (shards = new Map()));
+    let lane = shards.get(message.shardId);
+    if (!lane)
+      shards.set(message.shardId, (lane = { busy: false, order: [], head: 0, done: new Set() }));
+    return lane;
+  }
+
+  /** Queues a message (eachMessage) or a page (eachBatch). */
+  #add(page: Message | Message[]): void {
+    if (!Array.isArray(page)) {
+      this.#taken++;
+      const lane = this.#lane(page);
+      lane.order.push(page);
+      this.#waiting.push({ messages: [page], lane });
+      return;
+    }
+    this.#taken += page.length;
+    // A batch per shard with ordering 'shard', so that one shard's batches run in order.
+    const byLane = new Map<Lane, Message[]>();
+    for (const message of page) {
+      const lane = this.#lane(message);
+      lane.order.push(message);
+      const messages = byLane.get(lane);
+      if (messages) messages.push(message);
+      else byLane.set(lane, [message]);
+    }
+    if (this.#o.ordering === 'none') {
+      this.#waiting.push({ messages: page, lane: byLane.keys().next().value as Lane });
+    } else {
+      for (const [lane, messages] of byLane) this.#waiting.push({ messages, lane });
+    }
+  }
+
+  /** Starts waiting jobs while there is room; with ordering 'shard', one per lane at a time. */
+  #dispatch(): void {
+    const shardOrder = this.#o.ordering === 'shard';
+    for (let i = 0; i < this.#waiting.length && this.#running < this.#o.concurrency; ) {
+      if (this.#paused || this.#stopped) return;
+      const job = this.#waiting[i];
+      if (shardOrder && job.lane.busy) {
+        i++;
+        continue;
+      }
+      if (i === 0)
+        this.#waiting.shift(); // V8 trims the front in place
+      else this.#waiting.splice(i, 1);
+      this.#running++;
+      job.lane.busy = true;
+      this.#stats.inFlight += job.messages.length;
+      this.#start(job);
+    }
+  }
+
+  /**
+   * The first call, without an async function around it: most handlers succeed the first time,
+   * and two async frames per message cost a third of the run's speed at concurrency 1 (measured).
+   */
+  #start(job: Job): void {
+    let deliveryCount = 1;
+    for (const m of job.messages) deliveryCount = Math.max(deliveryCount, m.deliveryCount ?? 1);
+    // Delivered more often than allowed: earlier deliveries failed or killed the process.
+    if (deliveryCount > this.#maxDeliveries) {
+      const error = new Error(`delivered ${deliveryCount} times, more than maxDeliveries`);
+      this.#afterFailure(job, this.#deadLetter(job, error, deliveryCount));
+      return;
+    }
+    let result: unknown;
+    try {
+      result = this.#call(job, 1, deliveryCount);
+    } catch (error) {
+      this.#afterFailure(job, this.#failed(job, error, 1, deliveryCount));
+      return;
+    }
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
+      this.#succeeded(job);
+      return;
+    }
+    (result as PromiseLike<unknown>).then(
+      () => this.#succeeded(job),
+      (error: unknown) => this.#afterFailure(job, this.#failed(job, error, 1, deliveryCount)),
+    );
+  }
+
+  get #maxDeliveries(): number {
+    return this.#o.deadLetter?.maxDeliveries ?? Number.POSITIVE_INFINITY;
+  }
+
+  #succeeded(job: Job): void {
+    this.#stats.processed += job.messages.length;
+    this.#finishJob(job);
+    this.#release(job);
+  }
+
+  /** After a failure: `handling` retries, dead-letters, or rejects (which stops the run). */
+  #afterFailure(job: Job, handling: Promise<void>): void {
+    handling
+      .then(undefined, (error) => this.#fail(error)) // before release: no handler starts after it
+      .then(() => this.#release(job));
+  }
+
+  #release(job: Job): void {
+    this.#running--;
+    job.lane.busy = false;
+    this.#stats.inFlight -= job.messages.length;
+    this.#taken -= job.messages.length;
+    if (this.#running === 0) this.#idle?.();
+    if (this.#sourceEnded && this.#taken === 0) this.stop().catch(() => {});
+    this.#dispatch();
+    // The reader waits until half its read-ahead is used, not for each message: a wake per
+    // message would cost a promise per message.
+    if (this.#taken <= this.#limit - this.#host.batchSize / 2) this.#room.set();
+  }
+
+  /** Attempt `attempt` failed with `error`: retries after a delay, then dead letters or HANDLER_FAILED. */
+  async #failed(job: Job, error: unknown, attempt: number, deliveryCount: number): Promise<void> {
+    for (; ; attempt++) {
+      this.#stats.failed++;
+      // Stopping: an unfinished message stays unacked, and comes back to a later consumer.
+      if (this.#stopped) return;
+      if (attempt > this.#o.retries || deliveryCount >= this.#maxDeliveries) break;
+      this.#stats.retried++;
+      try {
+        await sleep(this.#retryDelay(attempt), this.#stop.signal);
+      } catch {
+        return; // stopped during the wait
+      }
+      try {
+        await this.#call(job, attempt + 1, deliveryCount);
+      } catch (next) {
+        error = next;
+        continue;
+      }
+      this.#stats.processed += job.messages.length;
+      this.#finishJob(job);
+      return;
+    }
+    if (this.#o.deadLetter) return this.#deadLetter(job, error, deliveryCount);
+    const what = job.messages.length === 1 ? 'message' : `batch of ${job.messages.length}`;
+    const m = job.messages[0];
+    throw new StreamerError(
+      'HANDLER_FAILED',
+      `The handler failed on the ${what} at ${m.streamKey} shard ${m.shardId} sequence ${m.sequence} after ${attempt} attempt${attempt > 1 ? 's' : ''}: ${errorText(error)}`,
+      { cause: error },
+    );
+  }
+
+  #call(job: Job, attempt: number, deliveryCount: number): unknown {
+    const signal = this.#stop.signal;
+    if (this.#o.eachMessage) {
+      const ctx: MessageContext = { attempt, deliveryCount, signal };
+      return this.#o.eachMessage(job.messages[0], ctx);
+    }
+    const ctx: BatchContext = {
+      attempt,
+      signal,
+      ack: (header) => {
+        const message = job.messages.find((m) => sameMessage(m, header));
+        if (!message) throw invalidArgument('message', header, 'a message of this batch');
+        job.acked ??= new Set();
+        if (job.acked.has(message)) return;
+        job.acked.add(message);
+        this.#finish(this.#lane(message), message);
+      },
+    };
+    return this.#o.eachBatch!(job.messages, ctx);
+  }
+
+  /** Exponential, capped, with jitter (half to all of it), so failing handlers do not retry in lockstep. */
+  #retryDelay(attempt: number): number {
+    const { initialDelayMs, maxDelayMs, factor } = this.#o;
+    const ceiling = Math.min(maxDelayMs, initialDelayMs * factor ** (attempt - 1));
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  }
+
+  async #deadLetter(job: Job, error: unknown, deliveryCount: number): Promise<void> {
+    const dead = this.#o.deadLetter!;
+    this.#producer ??= this.#host.createProducer();
+    const producer = await this.#producer;
+    for (const message of job.messages) {
+      if (job.acked?.has(message)) continue; // acked early by eachBatch's ctx.ack
+      // Backends without headers (file, stdio) store the payload alone: the dead letter keeps
+      // what can be handled again, and loses where it came from.
+      const headers = this.#host.headers
+        ? {
+            ...message.headers,
+            [DEAD_LETTER_HEADERS.stream]: message.streamKey,
+            [DEAD_LETTER_HEADERS.shard]: String(message.shardId),
+            [DEAD_LETTER_HEADERS.sequence]: String(message.sequence),
+            [DEAD_LETTER_HEADERS.deliveryCount]: String(deliveryCount),
+            [DEAD_LETTER_HEADERS.error]: errorText(error).slice(0, MAX_ERROR_LENGTH),
+          }
+        : undefined;
+      await producer.sendTo(dead.stream, message.payload, { headers });
+      this.#stats.deadLettered++;
+      this.#finish(this.#lane(message), message);
+    }
+  }
+
+  #finishJob(job: Job): void {
+    if (job.messages.length === 1) {
+      this.#finish(job.lane, job.messages[0]);
+      return;
+    }
+    for (const message of job.messages) {
+      if (!job.acked?.has(message)) this.#finish(this.#lane(message), message);
+    }
+  }
+
+  /** Marks a message finished and acks every finished message at the head of its lane. */
+  #finish(lane: Lane, message: Message): void {
+    if (lane.order[lane.head] !== message) {
+      lane.done.add(message);
+      return;
+    }
+    this.#host.ack(message);
+    lane.head++;
+    while (lane.head < lane.order.length && lane.done.delete(lane.order[lane.head])) {
+      this.#host.ack(lane.order[lane.head]);
+      lane.head++;
+    }
+    // Drop the acked head now and then, not on every ack: a shift per message is a copy.
+    if (lane.head === lane.order.length) {
+      lane.order.length = 0;
+      lane.head = 0;
+    } else if (lane.head > 1024) {
+      lane.order = lane.order.slice(lane.head);
+      lane.head = 0;
+    }
+  }
+}
+
+function sameMessage(a: MessageHeader, b: MessageHeader): boolean {
+  return (
+    a === b || (a.streamKey === b.streamKey && a.shardId === b.shardId && a.sequence === b.sequence)
+  );
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : describeValue(error);
+}
+
+// Used by the consumer to refuse a second run and next() during one.
+export function runningError(what: string): StreamerError {
+  return new StreamerError(
+    'ALREADY_RUNNING',
+    `${what} while run() is handling this consumer's messages: stop the run first`,
+  );
+}
