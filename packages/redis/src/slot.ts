@@ -3,12 +3,14 @@
  * between the first `{` and the next `}`, when not empty), modulo 16384.
  */
 export function slotOf(key: string): number {
-  const bytes = Buffer.from(key);
+  // Hashed as a string of byte values, which stream keys already are (ASCII, see
+  // validateStreamKey): no Buffer per send.
+  const bytes = ASCII.test(key) ? key : Buffer.from(key).toString('latin1');
   let start = 0;
   let end = bytes.length;
-  const open = bytes.indexOf(0x7b); // {
+  const open = bytes.indexOf('{');
   if (open !== -1) {
-    const close = bytes.indexOf(0x7d, open + 1); // }
+    const close = bytes.indexOf('}', open + 1);
     if (close > open + 1) {
       start = open + 1;
       end = close;
@@ -16,9 +18,11 @@ export function slotOf(key: string): number {
   }
   let crc = 0;
   for (let i = start; i < end; i++)
-    crc = ((crc << 8) ^ TABLE[((crc >> 8) ^ bytes[i]) & 0xff]) & 0xffff;
+    crc = ((crc << 8) ^ TABLE[((crc >> 8) ^ bytes.charCodeAt(i)) & 0xff]) & 0xffff;
   return crc & 0x3fff;
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 const TABLE = (() => {
   const table = new Uint16Array(256);
