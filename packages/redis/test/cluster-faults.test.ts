@@ -275,3 +275,31 @@ describe('an idle consumer on a cluster', () => {
     await s.disconnect();
   });
 });
+
+describe('a cluster that needs a login', () => {
+  const cluster = testCluster();
+
+  it('the credentials of the URL reach every node, not only the seeds', async () => {
+    const c = cluster();
+    // ACLs are per node: the user goes on every node, then the open default user goes away.
+    const nodes = await c.nodes();
+    for (const n of nodes)
+      await c.call(n.address, 'ACL', 'SETUSER', 'app', 'on', '>s3cret', '~*', '&*', '+@all');
+    for (const n of nodes) await c.call(n.address, 'ACL', 'SETUSER', 'default', 'off');
+    const [first, ...rest] = c.url.slice('redis://'.length).split(',');
+    const anonymous = await streamer(c.url).catch((e) => e);
+    expect(anonymous.code).toBe('CONNECT');
+    // One seed only: the other masters are found, and logged into, by discovery.
+    const s = await streamer(`redis://app:s3cret@${first}`, { cluster: true });
+    const key = freshKey('acl');
+    const p = await s.createProducer(key, { shards: 12 });
+    await Promise.all(Array.from({ length: 24 }, (_, i) => p.send(`m${i}`)));
+    const consumer = await s.createConsumer(key, {
+      mode: 'resumable',
+      group: 'g',
+      start: 'earliest',
+    });
+    expect((await take(consumer, 24)).length).toBe(24);
+    expect(rest.length).toBeGreaterThan(0);
+  });
+});
