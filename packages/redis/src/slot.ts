@@ -5,7 +5,8 @@
 export function slotOf(key: string): number {
   // Hashed as a string of byte values, which stream keys already are (ASCII, see
   // validateStreamKey): no Buffer per send.
-  const bytes = ASCII.test(key) ? key : Buffer.from(key).toString('latin1');
+  // (A key is ASCII when its UTF-8 takes one byte per character.)
+  const bytes = Buffer.byteLength(key) === key.length ? key : Buffer.from(key).toString('latin1');
   let start = 0;
   let end = bytes.length;
   const open = bytes.indexOf('{');
@@ -21,8 +22,6 @@ export function slotOf(key: string): number {
     crc = ((crc << 8) ^ TABLE[((crc >> 8) ^ bytes.charCodeAt(i)) & 0xff]) & 0xffff;
   return crc & 0x3fff;
 }
-
-const ASCII = /^[\x00-\x7f]*$/;
 
 const TABLE = (() => {
   const table = new Uint16Array(256);
