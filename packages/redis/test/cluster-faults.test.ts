@@ -2,8 +2,9 @@
 // throwaway clusters of this file's own (test/support/cluster.ts). Every test leaves its cluster
 // with every slot served, so the next one can use it.
 import type { Consumer, ConsumerOptions, Message, Producer, Receipt } from '@streamer/core';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { slotOf } from '../src/slot.js';
+import { makeCertificates } from './support/certificates.js';
 import type { TestCluster } from './support/cluster.js';
 import { testCluster } from './support/cluster-helpers.js';
 import { freshKey, open, streamers, take } from './support/helpers.js';
@@ -301,5 +302,41 @@ describe('a cluster that needs a login', () => {
     });
     expect((await take(consumer, 24)).length).toBe(24);
     expect(rest.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a cluster over TLS', () => {
+  const certs = makeCertificates();
+  afterAll(() => certs.remove());
+  // Each node takes TLS clients on its port + 5000 and requires a client certificate; the cluster
+  // bus is TLS too. Redis tells a TLS client the nodes' TLS ports, so discovery finds them.
+  const TLS_OFFSET = 5000;
+  const cluster = testCluster({
+    extraArgs: (port) => [
+      ...['--tls-port', String(port + TLS_OFFSET), '--tls-cluster', 'yes'],
+      ...['--tls-replication', 'yes', '--tls-auth-clients', 'yes'],
+      ...['--tls-cert-file', certs.file('server.crt'), '--tls-key-file', certs.file('server.key')],
+      ...['--tls-ca-cert-file', certs.file('ca.crt')],
+    ],
+  });
+
+  it('rediss:// with a CA and a client certificate reaches every node found by discovery', async () => {
+    const seed = Number(cluster().url.slice('redis://'.length).split(',')[0].split(':')[1]);
+    const url = `rediss://127.0.0.1:${seed + TLS_OFFSET}`;
+    const tls = {
+      ca: certs.pem('ca.crt'),
+      cert: certs.pem('client.crt'),
+      key: certs.pem('client.key'),
+    };
+    const s = await streamer(url, tls);
+    expect(s.cluster).toBe(true);
+    const key = freshKey('tls');
+    const p = await s.createProducer(key, { shards: 12 });
+    await Promise.all(Array.from({ length: 24 }, (_, i) => p.send(`m${i}`)));
+    const c = await s.createConsumer(key, { start: 'earliest' });
+    expect((await take(c, 24)).length).toBe(24);
+    // Without the client certificate, no node lets us in.
+    const refused = await streamer(url, { ca: tls.ca, timeoutMs: 2000 }).catch((e) => e);
+    expect(refused.code).toBe('CONNECT');
   });
 });

@@ -53,6 +53,22 @@ describe('Redis Cluster', () => {
     expect(error.retriable).toBe(false);
   });
 
+  it('nodeAddressMap is asked where each node the cluster announces is', async () => {
+    const asked = new Set<string>();
+    const s = await streamer(clusterUrl(), {
+      nodeAddressMap: (address: string) => {
+        asked.add(address);
+        const [host, port] = address.split(':');
+        return { host, port: Number(port) };
+      },
+    });
+    const key = freshKey('nat');
+    const p = await s.createProducer(key, { shards: 6 });
+    await Promise.all(range(12).map((t) => p.send(t)));
+    expect(asked.size).toBe(3); // every master
+    for (const address of asked) expect(seeds()).toContain(address);
+  });
+
   it('a database other than 0 is refused: a cluster has only database 0', async () => {
     const error = await streamer(`${clusterUrl()}?db=2`).catch((e) => e);
     expect(error.code).toBe('INVALID_ARGUMENT');

@@ -1,69 +1,12 @@
 // rediss:// against a redis-server of our own on a TLS port, with a CA made here by openssl.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect } from '@streamer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCertificates } from './support/certificates.js';
 import { freshKey, open, take } from './support/helpers.js';
 import { TestServer } from './support/server.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'streamer-tls-'));
-const file = (name: string) => join(dir, name);
-const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-
-/** A self-signed CA, and a server and a client certificate signed by it. */
-function makeCertificates(): void {
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=streamer-test-ca',
-  );
-  writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  for (const name of ['server', 'client']) {
-    openssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${name === 'server' ? 'localhost' : 'streamer-client'}`,
-    );
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '1',
-      '-extfile',
-      'san.ext',
-    );
-  }
-}
-
-makeCertificates();
+const certs = makeCertificates();
+const { file, pem } = certs;
 const server = new TestServer(['--tls-auth-clients', 'yes'], {
   cert: file('server.crt'),
   key: file('server.key'),
@@ -72,10 +15,8 @@ const server = new TestServer(['--tls-auth-clients', 'yes'], {
 beforeAll(() => server.start());
 afterAll(async () => {
   await server.stop();
-  rmSync(dir, { recursive: true, force: true });
+  certs.remove();
 });
-
-const pem = (name: string) => readFileSync(file(name));
 
 describe('TLS (own server)', () => {
   it('rediss:// with the CA and a client certificate: produce and consume', async () => {

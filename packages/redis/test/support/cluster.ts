@@ -27,8 +27,11 @@ export interface ClusterOptions {
   replicas?: number;
   /** `--cluster-node-timeout`: how long until a silent master counts as failed. Default 1000. */
   nodeTimeoutMs?: number;
-  /** Extra redis-server arguments for every node, e.g. ['--cluster-require-full-coverage', 'no']. */
-  extraArgs?: string[];
+  /**
+   * Extra redis-server arguments for every node, e.g. ['--cluster-require-full-coverage', 'no'],
+   * or a function of the node's port (for a second port of its own, such as --tls-port).
+   */
+  extraArgs?: string[] | ((port: number) => string[]);
 }
 
 export interface ClusterNode {
@@ -331,7 +334,7 @@ export class TestCluster {
         ...['--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
         // A replica's first sync otherwise waits 5 s for more replicas to share the transfer.
         ...['--repl-diskless-sync-delay', '0'],
-        ...extraArgs,
+        ...(typeof extraArgs === 'function' ? extraArgs(node.port) : extraArgs),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
