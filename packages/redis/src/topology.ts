@@ -198,34 +198,8 @@ class Cluster implements Topology {
     return this.#cluster.isReady;
   }
 
-  /**
-   * Straight to the connection of the key's master when it is up: node-redis' routing costs more
-   * per command than the command itself (a hand-written createCluster() pipeline ran at a quarter
-   * of one node's speed here). A redirect (MOVED, ASK) is sent again through the routing, which
-   * follows it; while any such send is out, every send takes the routing, so none overtakes it.
-   */
   send<T>(key: string, args: Args, options?: CommandOptions): Promise<T> {
-    const client = this.#routed === 0 ? this.#cluster.slots[slotOf(key)]?.master.client : undefined;
-    if (!client?.isReady) return this.#route(key, args, options);
-    const sent = client.sendCommand(
-      args,
-      options ? { ...COMMAND_OPTIONS, ...options } : COMMAND_OPTIONS,
-    );
-    return sent.catch((error: Error) =>
-      /^(MOVED|ASK) /.test(error?.message ?? '')
-        ? this.#route(key, args, options)
-        : Promise.reject(error),
-    ) as Promise<T>;
-  }
-
-  /** Sends through node-redis' routing still unanswered. */
-  #routed = 0;
-
-  #route<T>(key: string, args: Args, options?: CommandOptions): Promise<T> {
-    this.#routed++;
-    return (this.#cluster.sendCommand(key, false, args, options) as Promise<T>).finally(() => {
-      this.#routed--;
-    });
+    return this.#cluster.sendCommand(key, false, args, options) as Promise<T>;
   }
 
   async nodeOf(key: string): Promise<RedisClient> {
