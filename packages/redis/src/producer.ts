@@ -36,6 +36,8 @@ class Op {
   readonly issuedAt = Date.now();
   /** The command may have reached Redis (it failed after being written, not before). */
   maybeStored = false;
+  /** Written again after a failure: through the cluster's routing, which follows redirects. */
+  retry = false;
   /**
    * Set once the send waits outside the reply's own promise chain (queued for the window, or
    * held for a retry); a send answered at its first try never needs them.
@@ -177,7 +179,7 @@ export class RedisProducer extends AbstractProducer {
     const args: (string | Buffer)[] =
       this.#trim.length === 0 ? ['XADD', op.key, op.id] : ['XADD', op.key, ...this.#trim, op.id];
     pushFields(args, this.#messageField, op.payload, op.headers);
-    return this.#redis.send<Buffer>(op.key, args).then(
+    return this.#redis.write(op.key, args, op.retry).then(
       (reply) => {
         this.#inFlight--;
         if (this.#queuedHead < this.#queued.length) this.#pump();
@@ -199,11 +201,17 @@ export class RedisProducer extends AbstractProducer {
     return { streamKey: op.streamKey, shardId: op.shardId, sequence, timestamp: new Date(ms) };
   }
 
-  /** A failed send: rejected with why, or, when the connection was lost, held for a retry. */
+  /**
+   * A failed send: rejected with why, or, when the connection was lost or a cluster redirected
+   * it, held for a retry.
+   */
   #failed(op: Op, error: unknown): Promise<Receipt> {
-    if (!isConnectionError(error) || this.#closed || this.#givenUp) throw this.#explain(op, error);
+    // A cluster's redirect: not stored, to be written again in order, to the right node.
+    const redirected = /^(MOVED|ASK) /.test((error as Error)?.message ?? '');
+    if ((!redirected && !isConnectionError(error)) || this.#closed || this.#givenUp)
+      throw this.#explain(op, error);
     // ClientOfflineError: refused before writing. Anything else may have reached Redis.
-    op.maybeStored ||= (error as Error).name !== 'ClientOfflineError';
+    op.maybeStored ||= !redirected && (error as Error).name !== 'ClientOfflineError';
     const retried = new Promise<Receipt>((resolve, reject) => {
       op.resolve = resolve;
       op.reject = reject;
@@ -255,7 +263,10 @@ export class RedisProducer extends AbstractProducer {
       // Retries first, in send order; the queued sends are all newer, so they follow.
       const held = this.#held!.filter((op) => op.index >= 0).sort((a, b) => a.index - b.index);
       this.#held = undefined;
-      for (const op of held) this.#issue(op).then(op.resolve, op.reject);
+      for (const op of held) {
+        op.retry = true;
+        this.#issue(op).then(op.resolve, op.reject);
+      }
       this.#pump();
       return;
     }
