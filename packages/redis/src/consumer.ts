@@ -163,6 +163,7 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
     return [...this.#sources.byKey.values()].filter((s) => this.isAssigned(s.stream, s.shard));
   }
 
+  /** Public here: the read loops ask it (ReadContext). */
   override isAssigned(stream: StreamKey, shard: ShardId): boolean {
     return super.isAssigned(stream, shard);
   }

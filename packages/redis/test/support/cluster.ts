@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from '@redis/client';
 import { slotOf } from '../../src/slot.js';
-import { hasRedisServer, INSTALL_HINT } from './server.js';
+import { hasRedisServer, INSTALL_HINT, type ServerExited, untilReady } from './server.js';
 
 const run = promisify(execFile);
 
@@ -341,29 +341,12 @@ export class TestCluster {
     node.child = child;
     alive.add(child);
     child.once('exit', () => alive.delete(child));
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          child.stdout!.off('data', onData);
-          child.off('exit', onExit);
-          resolve();
-        }
-      };
-      const onExit = (code: number | null) => {
-        node.child = undefined;
-        reject(
-          output.includes('Address already in use')
-            ? new PortInUse(`port ${node.port} or ${node.port + 10000} in use`)
-            : new Error(`redis-server on ${node.port} exited with ${code}: ${output}`),
-        );
-      };
-      child.stdout!.on('data', onData);
-      child.once('exit', onExit);
+    await untilReady(child).catch((error: ServerExited) => {
+      node.child = undefined;
+      throw error.output.includes('Address already in use')
+        ? new PortInUse(`port ${node.port} or ${node.port + 10000} in use`)
+        : error;
     });
-    child.stdout!.resume();
-    child.stderr!.resume();
     // A node that dies on its own (or by our kill) no longer counts as running.
     child.once('exit', () => {
       if (node.child === child) node.child = undefined;

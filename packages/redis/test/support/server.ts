@@ -91,22 +91,7 @@ export class TestServer {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#process = child;
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          child.stdout!.off('data', onData);
-          resolve();
-        }
-      };
-      child.stdout!.on('data', onData);
-      child.once('exit', (code) =>
-        reject(new Error(`redis-server exited with ${code}: ${output}`)),
-      );
-    });
-    child.stdout!.resume();
-    child.stderr!.resume();
+    await untilReady(child);
     return this;
   }
 
@@ -129,4 +114,34 @@ export class TestServer {
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A redis-server that exited before it was ready, with what it printed. */
+export class ServerExited extends Error {
+  constructor(
+    readonly code: number | null,
+    readonly output: string,
+  ) {
+    super(`redis-server exited with ${code}: ${output}`);
+  }
+}
+
+/** Resolves once a spawned redis-server says it is ready; rejects (ServerExited) if it exits first. */
+export function untilReady(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (!output.includes('Ready to accept connections')) return;
+      child.stdout!.off('data', onData);
+      child.off('exit', onExit);
+      // Keep draining its output, or a chatty server blocks on a full pipe.
+      child.stdout!.resume();
+      child.stderr!.resume();
+      resolve();
+    };
+    const onExit = (code: number | null) => reject(new ServerExited(code, output));
+    child.stdout!.on('data', onData);
+    child.once('exit', onExit);
+  });
 }
