@@ -241,6 +241,17 @@ export interface RedisProducerOptions extends TrimOptions {
    * failover, a cluster that is down) before it rejects with a retriable CONNECT. Default 120000.
    */
   deliveryTimeoutMs?: number;
+  /**
+   * `'script'` (default): sends of one key queued while its last write was out go as one call of
+   * a server-side script that XADDs them in order (EVALSHA); a lone send is one XADD. Where the
+   * server refuses scripts it falls back to `'pipeline'` by itself: one pipelined XADD per send.
+   */
+  batching?: 'script' | 'pipeline';
+}
+
+export function batchingOption(value: unknown): 'script' | 'pipeline' {
+  if (value === undefined || value === 'script' || value === 'pipeline') return value ?? 'script';
+  throw invalidArgument('batching', value, "'script' or 'pipeline'");
 }
 
 /** Consumer options beyond core's. */
@@ -272,8 +283,20 @@ defineBackendOptions('redis', {
     'reconnectInitialMs',
     'reconnectMaxMs',
     'maxReconnectAttempts',
+    'cluster',
+    'nodeAddressMap',
   ],
-  producer: ['maxLen', 'minTimestamp', 'minId', 'approximate'],
+  producer: [
+    'maxLen',
+    'minTimestamp',
+    'minId',
+    'approximate',
+    'acks',
+    'replicas',
+    'replicaTimeoutMs',
+    'deliveryTimeoutMs',
+    'batching',
+  ],
   consumer: ['createIfNotExists', 'mkstream', 'discoverIntervalMs'],
   // Core puts the value under both names; consumer.ts reads createIfNotExists.
   aliases: { mkstream: 'createIfNotExists' },

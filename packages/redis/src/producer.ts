@@ -8,10 +8,12 @@ import {
   type ResolvedProducerOptions,
   sleep,
 } from '@streamer/core/backend';
+import { BATCH_SCRIPT, BATCH_SHA, scriptFailure } from './batch-script.js';
 import { isConnectionError, type Lifecycle, toStreamerError } from './connection.js';
 import { entrySequence } from './entry-id.js';
 import type { RawEntry } from './groups.js';
 import { pushFields, shardKey, wirePayload } from './layout.js';
+import { batchingOption } from './options.js';
 import { ReplicaAcks, replicaAckOptions } from './replication.js';
 import type { Topology } from './topology.js';
 import { trimArgs } from './trim.js';
@@ -38,10 +40,7 @@ class Op {
   maybeStored = false;
   /** Written again after a failure: through the cluster's routing, which follows redirects. */
   retry = false;
-  /**
-   * Set once the send waits outside the reply's own promise chain (queued for the window, or
-   * held for a retry); a send answered at its first try never needs them.
-   */
+  /** The send's promise, settled once its call is answered, after any retries it needs. */
   resolve: ((receipt: Receipt) => void) | undefined = undefined;
   reject: ((error: unknown) => void) | undefined = undefined;
 
@@ -65,10 +64,38 @@ class Op {
 const WINDOW = 2000;
 
 /**
- * Pipelined XADD: every send is written at once on the shared connection of its key's node
- * (node-redis writes what is issued in one tick as one batch), replies come back in order. Per key
- * order holds because one connection carries every XADD of a key (on a cluster, node-redis follows
- * MOVED and ASK one command at a time, in reply order); after a lost connection, unacknowledged sends are retried in send
+ * A batch call carries at most this many sends and payload bytes: the script holds the server for
+ * the whole batch (500 100-byte XADDs take under a millisecond), and half of core's high-water
+ * mark lets two calls of a key be out at once. 250 to 1000 measured alike.
+ */
+const BATCH_COUNT = 500;
+const BATCH_BYTES = 1 << 20;
+
+/**
+ * Batch calls of one key in flight at once: with two, Node builds the next batch while Redis runs
+ * the last; what is sent meanwhile queues up for the one after.
+ */
+const CALLS_PER_KEY = 2;
+
+/** The sends of one key not yet written, and its batch calls in flight. */
+class KeyQueue {
+  readonly key: string;
+  ops: Op[] = [];
+  head = 0;
+  calls = 0;
+
+  constructor(key: string) {
+    this.key = key;
+  }
+}
+
+/**
+ * Writes sends in order per key. `batching: 'script'` (default): what queued for a key while its
+ * last call was out goes as one EVALSHA of the batch script (batch-script.ts), which XADDs them in
+ * order; a lone send is a plain XADD, at once. `'pipeline'` (or where scripts are refused): one
+ * XADD per send, pipelined. Either way every call of a key goes over one connection (on a
+ * cluster, its master's; node-redis follows MOVED and ASK one command at a time, in reply order),
+ * replies come back in order; after a lost connection, unacknowledged sends are retried in send
  * order before any later one, and sends Redis stored before the drop are recognised, not repeated.
  */
 export class RedisProducer extends AbstractProducer {
@@ -81,11 +108,19 @@ export class RedisProducer extends AbstractProducer {
   readonly #deliveryTimeoutMs: number;
   /** acks: 'replicas': confirms stored sends with WAIT before they resolve. */
   readonly #replicas: ReplicaAcks | undefined;
+  /** Batch calls of the script; false once the server refused scripts (or by option). */
+  #scripts: boolean;
+  /** A server answered NOSCRIPT: the script is loaded before the retries. */
+  #reload = false;
+  /** Reloads in a row without a batch call that worked: a server that keeps forgetting it. */
+  #reloads = 0;
   #counter = 0;
-  /** XADDs written and not yet answered: at most WINDOW, the rest wait in `#queued`. */
+  /** Sends written and not yet answered: at most WINDOW, the rest wait in their key's queue. */
   #inFlight = 0;
-  #queued: Op[] = [];
-  #queuedHead = 0;
+  readonly #keys = new Map<string, KeyQueue>();
+  /** Key queues with sends not yet written. */
+  readonly #waiting = new Set<KeyQueue>();
+  #flushQueued = false;
   /** While recovering from a lost connection: the sends to retry, then the newer ones. */
   #held: Op[] | undefined;
   /** The last id Redis acknowledged per key, to recognise sends stored before a drop. */
@@ -114,6 +149,7 @@ export class RedisProducer extends AbstractProducer {
     );
     const replicas = replicaAckOptions(options.extra);
     this.#replicas = replicas && new ReplicaAcks(redis, replicas);
+    this.#scripts = batchingOption(options.extra.batching) === 'script';
   }
 
   protected _send(message: OutgoingMessage): Promise<Receipt> {
@@ -126,33 +162,173 @@ export class RedisProducer extends AbstractProducer {
     }
     const key = shardKey(message.streamKey, message.shardId, this.#sharded);
     const op = new Op(this.#counter++, key, message);
-    // The common case answers with the reply's own promise chain: no promise of ours per send.
-    if (this.#held === undefined && this.#inFlight < WINDOW && this.#queued.length === 0)
-      return this.#issue(op);
-    return new Promise((resolve, reject) => {
+    const sent = new Promise<Receipt>((resolve, reject) => {
       op.resolve = resolve;
       op.reject = reject;
-      this.#queued.push(op);
-      this.#pump();
     });
+    const queue = this.#queueOf(key);
+    queue.ops.push(op);
+    this.#waiting.add(queue);
+    // Written once the caller's synchronous sends are queued: they make the first batch.
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flush);
+    }
+    return sent;
   }
 
-  /** Writes queued sends while fewer than WINDOW are unanswered. */
-  #pump(): void {
-    while (
-      this.#held === undefined &&
-      this.#inFlight < WINDOW &&
-      this.#queuedHead < this.#queued.length
-    ) {
-      const op = this.#queued[this.#queuedHead];
-      this.#queued[this.#queuedHead++] = undefined as unknown as Op;
-      this.#issue(op).then(op.resolve, op.reject);
+  #queueOf(key: string): KeyQueue {
+    let queue = this.#keys.get(key);
+    if (queue === undefined) {
+      queue = new KeyQueue(key);
+      this.#keys.set(key, queue);
     }
-    // Emptied in place: a new array here would be one allocation per send.
-    if (this.#queuedHead > 0 && this.#queuedHead === this.#queued.length) {
-      this.#queued.length = 0;
-      this.#queuedHead = 0;
+    return queue;
+  }
+
+  readonly #flush = (): void => {
+    this.#flushQueued = false;
+    if (this.#held !== undefined) return;
+    for (const queue of this.#waiting) {
+      if (this.#inFlight >= WINDOW) return;
+      this.#write(queue);
+      if (queue.head === queue.ops.length) {
+        this.#waiting.delete(queue);
+        // Emptied in place: a new array here would be one allocation per batch.
+        queue.ops.length = 0;
+        queue.head = 0;
+      }
     }
+  };
+
+  /** Writes what the window and the key's calls in flight allow of a key's queued sends. */
+  #write(queue: KeyQueue): void {
+    const { ops } = queue;
+    while (queue.head < ops.length && this.#inFlight < WINDOW) {
+      if (!this.#scripts) {
+        this.#xadd(queue, ops[queue.head]);
+        ops[queue.head++] = undefined as unknown as Op;
+        continue;
+      }
+      if (queue.calls >= CALLS_PER_KEY) return;
+      const limit = Math.min(
+        ops.length,
+        queue.head + BATCH_COUNT,
+        queue.head + WINDOW - this.#inFlight,
+      );
+      let end = queue.head + 1;
+      for (let bytes = payloadBytes(ops[queue.head]); end < limit; end++) {
+        bytes += payloadBytes(ops[end]);
+        if (bytes > BATCH_BYTES) break;
+      }
+      if (end === queue.head + 1) this.#xadd(queue, ops[queue.head]);
+      else this.#batch(queue, ops.slice(queue.head, end));
+      ops.fill(undefined as unknown as Op, queue.head, end);
+      queue.head = end;
+    }
+  }
+
+  /** One send as one XADD. */
+  #xadd(queue: KeyQueue, op: Op): void {
+    this.#inFlight++;
+    queue.calls++;
+    const args: (string | Buffer)[] =
+      this.#trim.length === 0 ? ['XADD', op.key, op.id] : ['XADD', op.key, ...this.#trim, op.id];
+    pushFields(args, this.#messageField, op.payload, op.headers);
+    this.#redis.write<Buffer>(op.key, args, op.retry).then(
+      (reply) => {
+        this.#stored([op], [reply]);
+        this.#answered(queue, 1);
+      },
+      (error) => {
+        this.#failed(op, error, false);
+        this.#answered(queue, 1);
+      },
+    );
+  }
+
+  /** Several sends of one key as one call of the batch script; its reply holds each XADD's. */
+  #batch(queue: KeyQueue, ops: Op[]): void {
+    this.#inFlight += ops.length;
+    queue.calls++;
+    const args: (string | Buffer)[] = [
+      'EVALSHA',
+      BATCH_SHA,
+      '1',
+      queue.key,
+      String(this.#trim.length),
+    ];
+    for (const arg of this.#trim) args.push(arg);
+    args.push(this.#messageField);
+    let retry = false;
+    for (const op of ops) {
+      retry ||= op.retry;
+      if (op.headers === undefined) {
+        args.push(op.id, '0', op.payload);
+        continue;
+      }
+      args.push(op.id, '', op.payload);
+      const count = args.length - 2;
+      for (const name in op.headers) args.push(name, op.headers[name]);
+      args[count] = String(args.length - count - 2);
+    }
+    this.#redis.write<(Buffer | Error)[]>(queue.key, args, retry).then(
+      (replies) => {
+        this.#reloads = 0;
+        this.#stored(ops, replies);
+        this.#answered(queue, ops.length);
+      },
+      (error) => {
+        const refused = scriptFailure(error);
+        if (refused === 'reload') this.#reload = true;
+        else if (refused === 'fallback') this.#scripts = false;
+        for (const op of ops) this.#failed(op, error, refused !== undefined);
+        this.#answered(queue, ops.length);
+      },
+    );
+  }
+
+  /**
+   * A call answered, and its sends settled or held first: a later send must not be written while
+   * an earlier one that failed is not yet held for its retry.
+   */
+  #answered(queue: KeyQueue, sends: number): void {
+    this.#inFlight -= sends;
+    queue.calls--;
+    if (this.#waiting.size > 0) this.#flush();
+    // An idle key is forgotten: a producer may write to many keys over its life.
+    if (queue.calls === 0 && queue.ops.length === 0) this.#keys.delete(queue.key);
+  }
+
+  /**
+   * The replies of stored sends, in order: an id, or the error that one XADD of a batch got. With
+   * acks: 'replicas' they resolve once WAIT confirmed them, one WAIT for the call.
+   */
+  #stored(ops: Op[], replies: (Buffer | string | Error)[]): void {
+    const receipts: (Receipt | undefined)[] = [];
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      const reply = replies[i];
+      if (reply instanceof Error) {
+        receipts.push(undefined);
+        this.#failed(op, reply, false);
+        continue;
+      }
+      try {
+        receipts.push(this.#receipt(op, reply.toString()));
+      } catch (error) {
+        receipts.push(undefined);
+        op.reject!(error); // stored, but its id does not fit a sequence
+      }
+    }
+    const resolve = () => {
+      for (let i = 0; i < ops.length; i++) if (receipts[i]) ops[i].resolve!(receipts[i]!);
+    };
+    if (!this.#replicas) resolve();
+    else
+      this.#replicas.confirm(ops[0].key).then(resolve, (error) => {
+        for (let i = 0; i < ops.length; i++) if (receipts[i]) ops[i].reject!(error);
+      });
   }
 
   /** Rejects the sends waiting for a lost connection, and any later one that would wait. */
@@ -173,55 +349,31 @@ export class RedisProducer extends AbstractProducer {
     this.#closed = true;
   }
 
-  /** Writes the XADD; the promise settles with its receipt, after any retries it needs. */
-  #issue(op: Op): Promise<Receipt> {
-    this.#inFlight++;
-    const args: (string | Buffer)[] =
-      this.#trim.length === 0 ? ['XADD', op.key, op.id] : ['XADD', op.key, ...this.#trim, op.id];
-    pushFields(args, this.#messageField, op.payload, op.headers);
-    return this.#redis.write(op.key, args, op.retry).then(
-      (reply) => {
-        this.#inFlight--;
-        if (this.#queuedHead < this.#queued.length) this.#pump();
-        const receipt = this.#stored(op, reply.toString());
-        return this.#replicas ? this.#replicas.confirm(op.key).then(() => receipt) : receipt;
-      },
-      (error) => {
-        this.#inFlight--;
-        if (this.#queuedHead < this.#queued.length) this.#pump();
-        return this.#failed(op, error);
-      },
-    );
-  }
-
-  /** The receipt of a stored send; rejects when its id does not fit a sequence (see entry-id.ts). */
-  #stored(op: Op, id: string): Receipt {
+  /** The receipt of a stored send; throws when its id does not fit a sequence (see entry-id.ts). */
+  #receipt(op: Op, id: string): Receipt {
     this.#lastIds.set(op.key, id);
     const { sequence, ms } = entrySequence(id);
     return { streamKey: op.streamKey, shardId: op.shardId, sequence, timestamp: new Date(ms) };
   }
 
   /**
-   * A failed send: rejected with why, or, when the connection was lost or a cluster redirected
-   * it, held for a retry.
+   * A failed send: rejected with why, or held for a retry when it was not stored (a cluster's
+   * redirect, a script the server lacks or refuses: `notStored`) or may have been (a lost
+   * connection).
    */
-  #failed(op: Op, error: unknown): Promise<Receipt> {
-    // A cluster's redirect: not stored, to be written again in order, to the right node.
-    const redirected = /^(MOVED|ASK) /.test((error as Error)?.message ?? '');
-    if ((!redirected && !isConnectionError(error)) || this.#closed || this.#givenUp)
-      throw this.#explain(op, error);
+  #failed(op: Op, error: unknown, notStored: boolean): void {
+    notStored ||= /^(MOVED|ASK) /.test((error as Error)?.message ?? '');
+    if ((!notStored && !isConnectionError(error)) || this.#closed || this.#givenUp) {
+      op.reject!(this.#explain(op, error));
+      return;
+    }
     // ClientOfflineError: refused before writing. Anything else may have reached Redis.
-    op.maybeStored ||= !redirected && (error as Error).name !== 'ClientOfflineError';
-    const retried = new Promise<Receipt>((resolve, reject) => {
-      op.resolve = resolve;
-      op.reject = reject;
-    });
+    op.maybeStored ||= !notStored && (error as Error).name !== 'ClientOfflineError';
     if (this.#held) this.#held.push(op);
     else {
       this.#held = [op];
       this.#recover().catch(() => {});
     }
-    return retried;
   }
 
   async #recover(): Promise<void> {
@@ -255,21 +407,50 @@ export class RedisProducer extends AbstractProducer {
       if (!this.#redis.isReady) continue;
       try {
         await this.#settleStored(this.#held!);
+        await this.#loadScript();
       } catch (error) {
         // Not reachable again yet: look again later. Any other failure: the retries will say.
         if (isConnectionError(error)) continue;
       }
       if (this.#held === undefined) return; // given up meanwhile
-      // Retries first, in send order; the queued sends are all newer, so they follow.
+      // Retries first, in send order, ahead of the newer sends queued meanwhile.
       const held = this.#held!.filter((op) => op.index >= 0).sort((a, b) => a.index - b.index);
       this.#held = undefined;
+      const retries = new Map<string, Op[]>();
       for (const op of held) {
         op.retry = true;
-        this.#issue(op).then(op.resolve, op.reject);
+        const ops = retries.get(op.key);
+        if (ops) ops.push(op);
+        else retries.set(op.key, [op]);
       }
-      this.#pump();
+      for (const [key, ops] of retries) {
+        const queue = this.#queueOf(key);
+        queue.ops = ops.concat(queue.ops.slice(queue.head));
+        queue.head = 0;
+        this.#waiting.add(queue);
+      }
+      this.#flush();
       return;
     }
+  }
+
+  /**
+   * Loads the batch script on every master after a NOSCRIPT, before the retries: on a cluster the
+   * call may have been sent on (ASK, MOVED) to a master that never saw it. A server that refuses
+   * scripts, or keeps losing them, gets single XADDs from then on.
+   */
+  async #loadScript(): Promise<void> {
+    if (!this.#reload) return;
+    if (++this.#reloads > 3) this.#scripts = false;
+    try {
+      if (this.#scripts)
+        for (const node of await this.#redis.masters())
+          await node.sendCommand(['SCRIPT', 'LOAD', BATCH_SCRIPT]);
+    } catch (error) {
+      if (scriptFailure(error) !== 'fallback') throw error;
+      this.#scripts = false;
+    }
+    this.#reload = false;
   }
 
   /**
@@ -332,14 +513,7 @@ export class RedisProducer extends AbstractProducer {
       }
       if (sameFields(fields, sent)) {
         sent = undefined;
-        try {
-          const receipt = this.#stored(op, id);
-          if (this.#replicas)
-            this.#replicas.confirm(op.key).then(() => op.resolve!(receipt), op.reject);
-          else op.resolve!(receipt);
-        } catch (error) {
-          op.reject!(error); // stored, but its id does not fit a sequence
-        }
+        this.#stored([op], [id]);
         op.index = -1; // settled: not to be written again
         i++;
       }
@@ -349,10 +523,11 @@ export class RedisProducer extends AbstractProducer {
 
   #rejectHeld(error: StreamerError): void {
     for (const op of this.#held ?? []) op.reject!(error);
-    for (let i = this.#queuedHead; i < this.#queued.length; i++) this.#queued[i].reject!(error);
+    for (const queue of this.#waiting)
+      for (let i = queue.head; i < queue.ops.length; i++) queue.ops[i].reject!(error);
     this.#held = undefined;
-    this.#queued = [];
-    this.#queuedHead = 0;
+    this.#waiting.clear();
+    this.#keys.clear();
   }
 
   #explain(op: Op, error: unknown): StreamerError {
@@ -368,6 +543,11 @@ export class RedisProducer extends AbstractProducer {
     this.#lifecycle.report(failure);
     return failure;
   }
+}
+
+/** A send's share of a batch's byte limit: its payload, which dominates an entry's size. */
+function payloadBytes(op: Op): number {
+  return typeof op.payload === 'string' ? op.payload.length : op.payload.byteLength;
 }
 
 function sameFields(stored: Buffer[], sent: (string | Buffer)[]): boolean {

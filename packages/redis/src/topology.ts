@@ -41,7 +41,7 @@ export interface Topology {
    * redirect (MOVED, ASK) rejected as it came, for the producer to retry in send order; `retry`
    * sends it through node-redis' routing instead, which follows redirects.
    */
-  write(key: string, args: Args, retry: boolean): Promise<Buffer>;
+  write<T>(key: string, args: Args, retry: boolean): Promise<T>;
   /** The shared command connection of the master holding `key` (WAIT, CLIENT UNBLOCK). */
   nodeOf(key: string): Promise<RedisClient>;
   /** The shared command connections of every master (SCAN runs on each). */
@@ -85,7 +85,7 @@ class Single implements Topology {
     return this.#client.sendCommand(args, options) as Promise<T>;
   }
 
-  write(key: string, args: Args): Promise<Buffer> {
+  write<T>(key: string, args: Args): Promise<T> {
     return this.send(key, args);
   }
 
@@ -220,12 +220,12 @@ class Cluster implements Topology {
    * different nodes, and the first fail while the second is stored; the producer retries both in
    * order instead.
    */
-  write(key: string, args: Args, retry: boolean): Promise<Buffer> {
+  write<T>(key: string, args: Args, retry: boolean): Promise<T> {
     const client =
       retry || this.#routed > 0 ? undefined : this.#cluster.slots[slotOf(key)]?.master.client;
-    if (client?.isReady) return client.sendCommand(args, COMMAND_OPTIONS) as Promise<Buffer>;
+    if (client?.isReady) return client.sendCommand(args, COMMAND_OPTIONS) as Promise<T>;
     this.#routed++;
-    return this.send<Buffer>(key, args).finally(() => {
+    return this.send<T>(key, args).finally(() => {
       this.#routed--;
     });
   }

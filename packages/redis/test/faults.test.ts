@@ -103,65 +103,74 @@ async function replyEatingProxy(target: URL): Promise<{
 }
 
 describe('faults (own server)', () => {
-  it('sends stored whose replies were lost are recognised after reconnecting, not written twice', async () => {
-    const proxy = await replyEatingProxy(new URL(server.url));
-    const s = await open(proxy.url, options);
-    try {
-      const key = freshKey('eaten');
-      const p = await s.createProducer(key, { shards: 2 });
-      await Promise.all(range(4, 'a').map((t) => p.send(t)));
-      proxy.eatReplies();
-      const sends = range(40).map((t) => p.send(t));
-      // Every XADD ran: Redis has them all, we have no reply for any.
-      for (let n = 0; n < 100; n++) {
-        const lengths = await Promise.all([0, 1].map((i) => cli('XLEN', `${key}:${i}`)));
-        if (lengths.every((l) => l === '22\n')) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
+  // Both ways of writing: batches are single script calls, run whole or not at all.
+  for (const batching of ['script', 'pipeline'] as const) {
+    it(`${batching}: sends stored whose replies were lost are recognised after reconnecting, not written twice`, async () => {
+      const proxy = await replyEatingProxy(new URL(server.url));
+      const s = await open(proxy.url, options);
+      try {
+        const key = freshKey('eaten');
+        const p = await s.createProducer(key, { shards: 2, batching });
+        await Promise.all(range(4, 'a').map((t) => p.send(t)));
+        proxy.eatReplies();
+        const sends = range(40).map((t) => p.send(t));
+        // Every XADD ran: Redis has them all, we have no reply for any.
+        for (let n = 0; n < 100; n++) {
+          const lengths = await Promise.all([0, 1].map((i) => cli('XLEN', `${key}:${i}`)));
+          if (lengths.every((l) => l === '22\n')) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        proxy.cut();
+        const receipts = await Promise.all(sends);
+        for (const shard of [0, 1]) {
+          const all = [...range(4, 'a'), ...range(40)];
+          expect(await stored(`${key}:${shard}`)).toEqual(all.filter((_, i) => i % 2 === shard));
+        }
+        // Each receipt names the entry that was stored for it.
+        const c = await s.createConsumer(key, { start: 'earliest' });
+        const got = await take(c, 44);
+        const bySequence = new Map(got.map((m) => [`${m.shardId}/${m.sequence}`, m.text()]));
+        expect(receipts.map((r) => bySequence.get(`${r.shardId}/${r.sequence}`))).toEqual(
+          range(40),
+        );
+      } finally {
+        await s.disconnect();
+        await proxy.close();
       }
-      proxy.cut();
-      const receipts = await Promise.all(sends);
-      for (const shard of [0, 1]) {
-        const all = [...range(4, 'a'), ...range(40)];
-        expect(await stored(`${key}:${shard}`)).toEqual(all.filter((_, i) => i % 2 === shard));
-      }
-      // Each receipt names the entry that was stored for it.
-      const c = await s.createConsumer(key, { start: 'earliest' });
-      const got = await take(c, 44);
-      const bySequence = new Map(got.map((m) => [`${m.shardId}/${m.sequence}`, m.text()]));
-      expect(receipts.map((r) => bySequence.get(`${r.shardId}/${r.sequence}`))).toEqual(range(40));
-    } finally {
-      await s.disconnect();
-      await proxy.close();
-    }
-  });
+    });
 
-  it('kill -9 and restart mid-produce: every send stored exactly once, in order per shard', async () => {
-    const s = await open(server.url, options);
-    const events: string[] = [];
-    s.on('reconnecting', () => events.push('reconnecting'));
-    s.on('connect', () => events.push('connect'));
-    s.on('error', (error) => events.push(`error ${error.code}`));
-    const key = freshKey('kp');
-    const p = await s.createProducer(key, { shards: 2, highWaterMark: 300 });
-    const sends: Promise<Receipt>[] = [];
-    let restart: Promise<void> | undefined;
-    for (let i = 0; i < 6000; i++) {
-      await p.ready();
-      sends.push(p.send(`m${i}`));
-      if (i === 2500) restart = server.restart();
-    }
-    await restart;
-    const results = await Promise.allSettled(sends);
-    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
-    for (const shard of [0, 1]) {
-      const expected = range(6000).filter((_, i) => i % 2 === shard);
-      expect(await stored(`${key}:${shard}`)).toEqual(expected);
-    }
-    expect(events).toContain('reconnecting');
-    expect(events).toContain('connect');
-    expect(events).toContain('error CONNECT');
-    await s.disconnect();
-  });
+    it(`${batching}: kill -9 and restart mid-produce: every send stored exactly once, in order per shard`, async () => {
+      const s = await open(server.url, options);
+      const events: string[] = [];
+      s.on('reconnecting', () => events.push('reconnecting'));
+      s.on('connect', () => events.push('connect'));
+      s.on('error', (error) => events.push(`error ${error.code}`));
+      const key = freshKey('kp');
+      const p = await s.createProducer(key, {
+        shards: 2,
+        highWaterMark: 300,
+        batching,
+      });
+      const sends: Promise<Receipt>[] = [];
+      let restart: Promise<void> | undefined;
+      for (let i = 0; i < 6000; i++) {
+        await p.ready();
+        sends.push(p.send(`m${i}`));
+        if (i === 2500) restart = server.restart();
+      }
+      await restart;
+      const results = await Promise.allSettled(sends);
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      for (const shard of [0, 1]) {
+        const expected = range(6000).filter((_, i) => i % 2 === shard);
+        expect(await stored(`${key}:${shard}`)).toEqual(expected);
+      }
+      expect(events).toContain('reconnecting');
+      expect(events).toContain('connect');
+      expect(events).toContain('error CONNECT');
+      await s.disconnect();
+    });
+  }
 
   it('kill -9 and restart mid-consume: realtime resumes after the last delivered id', async () => {
     const s = await open(server.url, options);

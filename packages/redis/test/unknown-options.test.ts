@@ -4,8 +4,19 @@ import { redisUrl } from './support/helpers.js';
 unknownOptionsTests('redis', {
   url: redisUrl,
   known: {
-    connect: { timeoutMs: 2000, messageField: 'msg', reconnectMaxMs: 1000 },
-    producer: { maxLen: 100 },
+    connect: {
+      timeoutMs: 2000,
+      messageField: 'msg',
+      reconnectMaxMs: 1000,
+      cluster: false,
+      nodeAddressMap: {},
+    },
+    producer: {
+      maxLen: 100,
+      acks: 'leader',
+      deliveryTimeoutMs: 5000,
+      batching: 'pipeline',
+    },
     consumer: { mode: 'resumable', group: 'g', createIfNotExists: true, discoverIntervalMs: 500 },
   },
 });
