@@ -77,7 +77,7 @@ describe('batched XADD (own server)', () => {
     const written: string[][][] = [];
     // Ahead of the clock: the sends Redis timestamps come after, deterministically.
     const at = Date.now() + 86_400_000;
-    for (const batching of ['script', 'pipeline']) {
+    for (const batching of ['script', 'pipeline'] as const) {
       const key = freshKey(batching);
       const p = await s.createProducer(key, { batching, maxLen: 100, approximate: false });
       await Promise.all(
@@ -105,7 +105,7 @@ describe('batched XADD (own server)', () => {
   it('sends that fail inside a batch fail as in a pipeline, and the others are stored', async () => {
     const s = await open(server.url);
     const outcomes: (string | undefined)[][] = [];
-    for (const batching of ['script', 'pipeline']) {
+    for (const batching of ['script', 'pipeline'] as const) {
       const key = freshKey(batching);
       const p = await s.createProducer(key, { batching });
       const at = Date.now() + 60_000;
