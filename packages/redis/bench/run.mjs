@@ -1,9 +1,10 @@
 // Throughput of @streamer/redis against raw node-redis on the same server, in one process.
 // REDIS_URL picks the server; without it a throwaway redis-server is started on a free port.
 // BENCH_N sets the message count (default 200000); BENCH_MEMORY_N the memory check's (1000000).
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
+import { promisify } from 'node:util';
 import { createClient } from '@redis/client';
 import { connect } from '@streamer/core';
 import '@streamer/redis';
@@ -13,6 +14,7 @@ const N = Number(process.env.BENCH_N ?? 200_000);
 const MEMORY_N = Number(process.env.BENCH_MEMORY_N ?? 1_000_000);
 const NAIVE_N = Math.min(N, 20_000); // one round trip per message: a sample is enough
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const run = promisify(execFile);
 
 async function freePort() {
   return new Promise((resolve) => {
@@ -58,7 +60,7 @@ async function fill(key, payload, n) {
   }
 }
 
-async function run(size) {
+async function measure(size) {
   const payload = Buffer.alloc(size, 'x').toString();
   const results = {};
   const keys = [];
@@ -85,30 +87,34 @@ async function run(size) {
   const record = (name, value) => {
     (runs[name] ??= []).push(value);
   };
+  const produce = async (options) => {
+    const p = await s.createProducer(key(), options);
+    const rate = await timed(N, async () => {
+      for (let i = 0; i < N; i++) {
+        // ready() only when it may wait: an await per message costs a turn of the microtasks.
+        if (p.pending >= 1000) await p.ready();
+        p.send(payload);
+      }
+      await p.flush();
+    });
+    await p.end();
+    return rate;
+  };
   let kb;
   for (let round = 0; round < ROUNDS; round++) {
     // (b) the best hand-written pipelining: 1000 xAdds in flight, command timeout off.
     kb = key();
     record('pipeline', await timed(N, () => fill(kb, payload, N)));
-
-    // (c) @streamer/redis producer: un-awaited sends, ready() for backpressure, one flush.
-    const p = await s.createProducer(key());
-    record(
-      'producer',
-      await timed(N, async () => {
-        for (let i = 0; i < N; i++) {
-          // ready() only when it may wait: an await per message costs a turn of the microtasks.
-          if (p.pending >= 1000) await p.ready();
-          p.send(payload);
-        }
-        await p.flush();
-      }),
-    );
-    await p.end();
+    // (c) redis-benchmark, pipelining 100 XADDs on one connection: the server's own speed.
+    record('redisBenchmark', await redisBenchmark(key(), payload));
+    // (d) @streamer/redis producer: un-awaited sends, ready() for backpressure, one flush; sends
+    // queued together as one script call (the default), and one XADD per send as before.
+    record('producer', await produce());
+    record('producerPipeline', await produce({ batching: 'pipeline' }));
   }
 
   for (let round = 0; round < ROUNDS; round++) {
-    // (d) raw XREAD COUNT 1000 loop over what (b) wrote.
+    // (e) raw XREAD COUNT 1000 loop over what (b) wrote.
     record(
       'xread',
       await timed(N, async () => {
@@ -123,7 +129,7 @@ async function run(size) {
       }),
     );
 
-    // (e) @streamer/redis realtime consumer, pages of 1000.
+    // (f) @streamer/redis realtime consumer, pages of 1000.
     const c = await s.createConsumer(kb, { start: 'earliest', batchSize: 1000 });
     record(
       'realtime',
@@ -133,7 +139,27 @@ async function run(size) {
     );
     await c.end();
 
-    // (f) group consumer, autoCommit 'delayed' (acks batched into one XACK per key), pages of 1000.
+    // (g) raw XREADGROUP COUNT 1000 and one XACK per page, over what (b) wrote.
+    await raw.xGroupCreate(kb, `raw-${round}`, '0');
+    record(
+      'xreadgroup',
+      await timed(N, async () => {
+        let read = 0;
+        while (read < N) {
+          const reply = await raw.xReadGroup(
+            `raw-${round}`,
+            'c',
+            { key: kb, id: '>' },
+            { COUNT: 1000 },
+          );
+          const ids = reply[0].messages.map((m) => m.id);
+          await raw.xAck(kb, `raw-${round}`, ids);
+          read += ids.length;
+        }
+      }),
+    );
+
+    // (h) group consumer, autoCommit 'delayed' (acks batched into one XACK per key), pages of 1000.
     const g = await s.createConsumer(kb, {
       mode: 'resumable',
       group: `bench-${round}`,
@@ -155,8 +181,33 @@ async function run(size) {
   for (const [name, values] of Object.entries(runs)) results[name] = median(values);
   const paired = (a, b) => median(runs[a].map((v, i) => v / runs[b][i]));
   results.producerRatio = paired('producer', 'pipeline');
+  results.producerPipelineRatio = paired('producerPipeline', 'pipeline');
+  results.benchmarkRatio = paired('producer', 'redisBenchmark');
   results.realtimeRatio = paired('realtime', 'xread');
+  results.groupRatio = paired('group', 'xreadgroup');
   return results;
+}
+
+/** redis-benchmark's XADD rate with 100 commands pipelined on one connection. */
+async function redisBenchmark(k, payload) {
+  const { hostname, port } = new URL(url);
+  const args = [
+    '-h',
+    hostname,
+    '-p',
+    port || '6379',
+    '-q',
+    '-P',
+    '100',
+    '-c',
+    '1',
+    '-n',
+    String(N),
+  ];
+  const { stdout } = await run('redis-benchmark', [...args, 'XADD', k, '*', 'msg', payload]);
+  const rate = /([\d.]+) requests per second/.exec(stdout.slice(stdout.lastIndexOf('XADD')));
+  if (!rate) throw new Error(`redis-benchmark printed no rate: ${stdout.slice(-300)}`);
+  return Number(rate[1]);
 }
 
 /** Produces MEMORY_N messages as fast as the loop can, bounded by ready(); samples the heap. */
@@ -194,14 +245,25 @@ console.log(
 console.log(
   `${N} messages per run (naive: ${NAIVE_N}); medians of ${ROUNDS} runs, each ratio the median of back-to-back pairs\n`,
 );
+const rows = [];
+for (const size of [100, 1024]) rows.push([size === 100 ? '100 B' : '1 KiB', await measure(size)]);
+const x = (ratio, target) => `${ratio.toFixed(2)}x${target ? ` (target ≥ ${target}x)` : ''}`;
 console.log(
-  '| payload | naive xAdd | pipelined xAdd | streamer producer | ratio | raw XREAD 1000 | streamer realtime | ratio | streamer group + acks |',
+  '| payload | naive xAdd | pipelined xAdd | redis-benchmark -P 100 | streamer, one XADD per send | ratio | streamer, batched (default) | vs pipelined xAdd | vs redis-benchmark |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|');
-for (const size of [100, 1024]) {
-  const r = await run(size);
+for (const [name, r] of rows) {
   console.log(
-    `| ${size === 100 ? '100 B' : '1 KiB'} | ${fmt(r.naive)} | ${fmt(r.pipeline)} | ${fmt(r.producer)} | ${r.producerRatio.toFixed(2)}x | ${fmt(r.xread)} | ${fmt(r.realtime)} | ${r.realtimeRatio.toFixed(2)}x | ${fmt(r.group)} |`,
+    `| ${name} | ${fmt(r.naive)} | ${fmt(r.pipeline)} | ${fmt(r.redisBenchmark)} | ${fmt(r.producerPipeline)} | ${x(r.producerPipelineRatio)} | ${fmt(r.producer)} | ${x(r.producerRatio, name === '100 B' ? 1.5 : 1.2)} | ${x(r.benchmarkRatio, name === '100 B' ? 0.7 : undefined)} |`,
+  );
+}
+console.log(
+  '\n| payload | raw XREAD 1000 | streamer realtime | ratio | raw XREADGROUP 1000 + XACK | streamer group + acks | ratio |',
+);
+console.log('|---|---|---|---|---|---|---|');
+for (const [name, r] of rows) {
+  console.log(
+    `| ${name} | ${fmt(r.xread)} | ${fmt(r.realtime)} | ${x(r.realtimeRatio, 0.85)} | ${fmt(r.xreadgroup)} | ${fmt(r.group)} | ${x(r.groupRatio, 0.9)} |`,
   );
 }
 const m = await memoryCheck();

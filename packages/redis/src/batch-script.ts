@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ErrorReply } from '@redis/client';
 
 /**
@@ -10,10 +9,14 @@ import { ErrorReply } from '@redis/client';
  * and a Lua string. A script runs whole or not at all, so after a lost connection a batch is
  * either stored entirely or not at all.
  *
- * An EVALSHA script rather than a Redis Function: it needs no library installed on the server
- * (FUNCTION LOAD writes server state that persists, replicates and must be versioned) and works on
- * every Redis 7. The server's script cache is not replicated and is lost on restart, so NOSCRIPT
- * reloads it: the producer holds the batch, loads the script, and retries in order.
+ * Sent whole with EVAL rather than loaded once for EVALSHA: EVALSHA fails with NOSCRIPT wherever
+ * the server's script cache was lost without the connection dropping (SCRIPT FLUSH), and by then
+ * a later batch of the same key may be on the wire; if anything loads the script in between (any
+ * client may), that later batch is stored and the earlier one must be written after it, out of
+ * order. EVAL cannot fail that way; Redis keeps the compiled script by its hash, so what it costs
+ * is the script's bytes per call, within noise for batches of hundreds (measured). A Redis
+ * Function has the same hazard when missing ("Function not found") and is server state that
+ * persists, replicates and must be installed and versioned.
  */
 export const BATCH_SCRIPT = `local key = KEYS[1]
 local argc = #ARGV
@@ -49,20 +52,12 @@ while i <= argc do
 end
 return results`;
 
-export const BATCH_SHA = createHash('sha1').update(BATCH_SCRIPT).digest('hex');
-
-/** What a failed EVALSHA of the batch script asks of the producer. */
-export type ScriptFailure =
-  /** The server does not have the script (first use, restart, failover): load it, retry. */
-  | 'reload'
-  /** Scripts are not allowed here (ACL, renamed or disabled commands): write single XADDs. */
-  | 'fallback';
-
-export function scriptFailure(error: unknown): ScriptFailure | undefined {
-  if (!(error instanceof ErrorReply)) return undefined;
-  if (error.message.startsWith('NOSCRIPT')) return 'reload';
+/** Scripts are refused here (ACL, renamed or disabled commands): write single XADDs instead. */
+export function scriptsRefused(error: unknown): boolean {
+  if (!(error instanceof ErrorReply)) return false;
   // NOPERM names the command refused; a user who may not XADD is refused XADD itself later.
-  if (/^NOPERM\b.*\b(evalsha|eval|script)\b/i.test(error.message)) return 'fallback';
-  if (/^ERR unknown command .(evalsha|script)/i.test(error.message)) return 'fallback';
-  return undefined;
+  return (
+    /^NOPERM\b.*\beval\b/i.test(error.message) ||
+    /^ERR unknown command .eval\b/i.test(error.message)
+  );
 }

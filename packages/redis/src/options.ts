@@ -243,7 +243,7 @@ export interface RedisProducerOptions extends TrimOptions {
   deliveryTimeoutMs?: number;
   /**
    * `'script'` (default): sends of one key queued while its last write was out go as one call of
-   * a server-side script that XADDs them in order (EVALSHA); a lone send is one XADD. Where the
+   * a server-side script that XADDs them in order (EVAL); a lone send is one XADD. Where the
    * server refuses scripts it falls back to `'pipeline'` by itself: one pipelined XADD per send.
    */
   batching?: 'script' | 'pipeline';

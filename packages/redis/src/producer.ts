@@ -8,7 +8,7 @@ import {
   type ResolvedProducerOptions,
   sleep,
 } from '@streamer/core/backend';
-import { BATCH_SCRIPT, BATCH_SHA, scriptFailure } from './batch-script.js';
+import { BATCH_SCRIPT, scriptsRefused } from './batch-script.js';
 import { isConnectionError, type Lifecycle, toStreamerError } from './connection.js';
 import { entrySequence } from './entry-id.js';
 import type { RawEntry } from './groups.js';
@@ -19,7 +19,7 @@ import type { Topology } from './topology.js';
 import { trimArgs } from './trim.js';
 
 /**
- * One XADD: kept until Redis acknowledges it, so a lost connection can retry it in order. A class,
+ * One send: kept until Redis acknowledges it, so a lost connection can retry it in order. A class,
  * and without the XADD's arguments: V8 pretenures an object or array literal whose objects all
  * survive a scavenge, which a window of sends in flight easily looks like, and then runs at about
  * two thirds of its speed for the rest of the process (measured). Instances of a class are never
@@ -57,9 +57,10 @@ class Op {
 }
 
 /**
- * XADDs on the wire per producer. 500 held the producer to about half of hand-written pipelining;
- * 2000 lets core's high-water mark (default 1000) be the limit. The window still bounds node-redis'
- * queue and how many sends a dropped connection leaves to check for when the mark is raised.
+ * Sends on the wire per producer. With one XADD per send, 500 held the producer to about half of
+ * hand-written pipelining; 2000 lets core's high-water mark (default 1000) be the limit. The
+ * window still bounds node-redis' queue and how many sends a dropped connection leaves to check
+ * for when the mark is raised.
  */
 const WINDOW = 2000;
 
@@ -91,7 +92,7 @@ class KeyQueue {
 
 /**
  * Writes sends in order per key. `batching: 'script'` (default): what queued for a key while its
- * last call was out goes as one EVALSHA of the batch script (batch-script.ts), which XADDs them in
+ * last call was out goes as one EVAL of the batch script (batch-script.ts), which XADDs them in
  * order; a lone send is a plain XADD, at once. `'pipeline'` (or where scripts are refused): one
  * XADD per send, pipelined. Either way every call of a key goes over one connection (on a
  * cluster, its master's; node-redis follows MOVED and ASK one command at a time, in reply order),
@@ -110,10 +111,6 @@ export class RedisProducer extends AbstractProducer {
   readonly #replicas: ReplicaAcks | undefined;
   /** Batch calls of the script; false once the server refused scripts (or by option). */
   #scripts: boolean;
-  /** A server answered NOSCRIPT: the script is loaded before the retries. */
-  #reload = false;
-  /** Reloads in a row without a batch call that worked: a server that keeps forgetting it. */
-  #reloads = 0;
   #counter = 0;
   /** Sends written and not yet answered: at most WINDOW, the rest wait in their key's queue. */
   #inFlight = 0;
@@ -221,7 +218,9 @@ export class RedisProducer extends AbstractProducer {
         bytes += payloadBytes(ops[end]);
         if (bytes > BATCH_BYTES) break;
       }
-      if (end === queue.head + 1) this.#xadd(queue, ops[queue.head]);
+      // A lone send is an XADD; not while a script call of the key is out, though: if that call
+      // were refused (NOPERM), the XADD would be stored ahead of the sends it carried.
+      if (end === queue.head + 1 && queue.calls === 0) this.#xadd(queue, ops[queue.head]);
       else this.#batch(queue, ops.slice(queue.head, end));
       ops.fill(undefined as unknown as Op, queue.head, end);
       queue.head = end;
@@ -252,8 +251,8 @@ export class RedisProducer extends AbstractProducer {
     this.#inFlight += ops.length;
     queue.calls++;
     const args: (string | Buffer)[] = [
-      'EVALSHA',
-      BATCH_SHA,
+      'EVAL',
+      BATCH_SCRIPT,
       '1',
       queue.key,
       String(this.#trim.length),
@@ -274,15 +273,13 @@ export class RedisProducer extends AbstractProducer {
     }
     this.#redis.write<(Buffer | Error)[]>(queue.key, args, retry).then(
       (replies) => {
-        this.#reloads = 0;
         this.#stored(ops, replies);
         this.#answered(queue, ops.length);
       },
       (error) => {
-        const refused = scriptFailure(error);
-        if (refused === 'reload') this.#reload = true;
-        else if (refused === 'fallback') this.#scripts = false;
-        for (const op of ops) this.#failed(op, error, refused !== undefined);
+        const refused = scriptsRefused(error);
+        if (refused) this.#scripts = false;
+        for (const op of ops) this.#failed(op, error, refused);
         this.#answered(queue, ops.length);
       },
     );
@@ -407,7 +404,6 @@ export class RedisProducer extends AbstractProducer {
       if (!this.#redis.isReady) continue;
       try {
         await this.#settleStored(this.#held!);
-        await this.#loadScript();
       } catch (error) {
         // Not reachable again yet: look again later. Any other failure: the retries will say.
         if (isConnectionError(error)) continue;
@@ -432,25 +428,6 @@ export class RedisProducer extends AbstractProducer {
       this.#flush();
       return;
     }
-  }
-
-  /**
-   * Loads the batch script on every master after a NOSCRIPT, before the retries: on a cluster the
-   * call may have been sent on (ASK, MOVED) to a master that never saw it. A server that refuses
-   * scripts, or keeps losing them, gets single XADDs from then on.
-   */
-  async #loadScript(): Promise<void> {
-    if (!this.#reload) return;
-    if (++this.#reloads > 3) this.#scripts = false;
-    try {
-      if (this.#scripts)
-        for (const node of await this.#redis.masters())
-          await node.sendCommand(['SCRIPT', 'LOAD', BATCH_SCRIPT]);
-    } catch (error) {
-      if (scriptFailure(error) !== 'fallback') throw error;
-      this.#scripts = false;
-    }
-    this.#reload = false;
   }
 
   /**
