@@ -59,6 +59,23 @@ describe('batched XADD (own server)', () => {
     await s.disconnect();
   });
 
+  it('payloads of 512 bytes or more go as single XADDs, smaller ones in scripts', async () => {
+    const s = await open(server.url);
+    const key = freshKey('large');
+    const p = await s.createProducer(key);
+    const large = 'x'.repeat(512);
+    await cli('CONFIG', 'RESETSTAT');
+    await Promise.all(range(1000).map((t) => p.send(`${t}${large}`)));
+    expect((await calls()).eval).toBeUndefined();
+    await Promise.all(range(1000).map((t) => p.send(t)));
+    expect((await calls()).eval).toBe(2);
+    expect((await entries(key)).map((e) => e[2])).toEqual([
+      ...range(1000).map((t) => `${t}${large}`),
+      ...range(1000),
+    ]);
+    await s.disconnect();
+  });
+
   it("batching: 'pipeline' writes one XADD per send", async () => {
     const s = await open(server.url);
     const key = freshKey('pipe');
@@ -73,31 +90,32 @@ describe('batched XADD (own server)', () => {
 
   it('a batch stores exactly the entries single XADDs store: fields, headers, timestamps, trimming', async () => {
     const s = await open(server.url, { messageField: 'body' });
-    const written: string[][][] = [];
     // Ahead of the clock: the sends Redis timestamps come after, deterministically.
     const at = Date.now() + 86_400_000;
-    for (const batching of ['script', 'pipeline'] as const) {
-      const key = freshKey(batching);
-      const p = await s.createProducer(key, { batching, maxLen: 100, approximate: false });
-      await Promise.all(
-        range(300).map((t, i) =>
-          p.send(t, {
-            headers: i % 3 === 0 ? { kind: 'a', n: String(i) } : undefined,
-            timestamp: i % 2 === 0 ? undefined : new Date(at + i),
-          }),
-        ),
-      );
-      written.push(await entries(key));
+    for (const trim of [{}, { maxLen: 100, approximate: false }]) {
+      const written: string[][][] = [];
+      for (const batching of ['script', 'pipeline'] as const) {
+        const key = freshKey(batching);
+        const p = await s.createProducer(key, { batching, ...trim });
+        await Promise.all(
+          range(300).map((t, i) =>
+            p.send(t, {
+              headers: i % 3 === 0 ? { kind: 'a', n: String(i) } : undefined,
+              timestamp: i % 2 === 0 ? undefined : new Date(at + i),
+            }),
+          ),
+        );
+        written.push(await entries(key));
+      }
+      const [script, pipeline] = written;
+      // The same entries; in the untrimmed streams the first id is the clock's, not ours.
+      expect(script.slice(1)).toEqual(pipeline.slice(1));
+      expect(script[0].slice(1)).toEqual(pipeline[0].slice(1));
+      expect(script).toHaveLength('maxLen' in trim ? 100 : 300);
+      const first = script.length - 99; // m201
+      expect(script[first]).toEqual([`${at + 201}-0`, 'body', 'm201', 'kind', 'a', 'n', '201']);
+      expect(script[first + 1]).toEqual([`${at + 201}-1`, 'body', 'm202']);
     }
-    const [script, pipeline] = written;
-    expect(script).toHaveLength(100);
-    // Same fields; ids differ only where Redis chose the time.
-    expect(script.map((e) => e.slice(1))).toEqual(pipeline.map((e) => e.slice(1)));
-    expect(script[1].slice(1)).toEqual(['body', 'm201', 'kind', 'a', 'n', '201']);
-    expect(script[2].slice(1)).toEqual(['body', 'm202']);
-    expect(script.map((e) => e[0])).toEqual(pipeline.map((e) => e[0]));
-    expect(script[1][0]).toBe(`${at + 201}-0`);
-    expect(script[2][0]).toBe(`${at + 201}-1`);
     await s.disconnect();
   });
 
