@@ -110,6 +110,11 @@ export class AsyncQueue<T> {
   #wakeRoomWaiters(): void {
     if (this.#roomWaiters.length === 0) return;
     const length = this.length;
+    // Every shift() comes here while a read loop waits for room, which a fast one does most of
+    // the time: look before making a new array, not one array per message.
+    let due = false;
+    for (const waiter of this.#roomWaiters) if (length < waiter.limit) due = true;
+    if (!due) return;
     this.#roomWaiters = this.#roomWaiters.filter((waiter) => {
       if (length >= waiter.limit) return true;
       waiter.resolve();

@@ -304,24 +304,25 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
 
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     return {
-      next: () =>
-        this.next().then(
-          (value) => ({ value, done: false }),
-          (error) => {
-            // The natural ends of a stream end the loop; anything else (ABORTED included) is thrown.
-            if (
-              isStreamerError(error, 'STREAM_ENDED') ||
-              (isStreamerError(error, 'CONSUMER_ENDED') && !this.#aborted)
-            ) {
-              return { value: undefined, done: true };
-            }
-            throw error;
-          },
-        ),
+      next: () => this.next().then(this.#iterated, this.#iterationEnded),
       // `break` (or a throw in the loop body) ends the consumer; unprocessed messages stay unacked.
       return: () => this.end().then(() => ({ value: undefined, done: true })),
     };
   }
+
+  // Shared by every step of a for-await loop, as #delivered is by next().
+  readonly #iterated = (value: Message): IteratorResult<Message> => ({ value, done: false });
+
+  readonly #iterationEnded = (error: unknown): IteratorResult<Message> => {
+    // The natural ends of a stream end the loop; anything else (ABORTED included) is thrown.
+    if (
+      isStreamerError(error, 'STREAM_ENDED') ||
+      (isStreamerError(error, 'CONSUMER_ENDED') && !this.#aborted)
+    ) {
+      return { value: undefined, done: true };
+    }
+    throw error;
+  };
 
   #endedError(): StreamerError {
     return this.#aborted

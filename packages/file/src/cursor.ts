@@ -155,7 +155,12 @@ export class Cursor {
       wanted.push(m);
     }
     if (wanted.length === 0) return;
+    let last: FileMessage | undefined;
     for (const m of wanted) {
+      // Neighbours are mostly of one (stream, shard): noting each message is a cost per message.
+      if (last !== undefined && m.shardId === last.shardId && m.streamKey === last.streamKey)
+        continue;
+      last = m;
       let shards = this.#seen.get(m.streamKey);
       if (!shards) this.#seen.set(m.streamKey, (shards = new Set()));
       shards.add(m.shardId);

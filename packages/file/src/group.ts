@@ -52,7 +52,7 @@ export class LoadBalancer implements CursorTarget {
     if (this.#stopped) member.queue.close(this.#stopped);
     if (!this.#cursor) {
       this.#cursor = (async () => {
-        const cursor = await Cursor.open(this.#path, read, member.options.batchSize, this);
+        const cursor = await Cursor.open(this.#path, read, member.readAhead, this);
         const start = member.options.start === 'earliest' ? HEADER_SIZE : await cursor.end();
         await cursor.moveTo(start);
         return cursor;

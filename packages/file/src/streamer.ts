@@ -15,7 +15,6 @@ import {
   type OutgoingMessage,
   type ResolvedConsumerOptions,
   type ResolvedProducerOptions,
-  toBytes,
 } from '@streamer/core/backend';
 import { FileConsumer } from './consumer.js';
 import { encodeHeader } from './format.js';
@@ -62,7 +61,7 @@ class FileProducer extends AbstractProducer {
       message.streamKey,
       message.shardId,
       message.timestamp,
-      toBytes(message.payload),
+      message.payload,
     );
   }
 

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { type Receipt, StreamerError } from '@streamer/core';
+import { type Payload, type Receipt, StreamerError } from '@streamer/core';
 import { notifyChange } from './changes.js';
 import { CRC_INIT, runningChecksum } from './crc.js';
 import {
@@ -15,6 +15,7 @@ import {
   HEADER_SIZE,
   MAX_ITEM_SIZE,
   messageSize,
+  payloadSize,
 } from './format.js';
 import { readBeaconAt } from './locate.js';
 import { lockFile } from './lock.js';
@@ -169,12 +170,15 @@ export class LogWriter {
     return this.#offset;
   }
 
-  /** Appends a message; resolves with its receipt once it is written to the OS. */
+  /**
+   * Appends a message; resolves with its receipt once it is written to the OS. A string payload is
+   * encoded as UTF-8 straight into the write buffer, with no buffer of its own per send.
+   */
   append(
     streamKey: string,
     shardId: number,
     timestamp: Date | undefined,
-    payload: Uint8Array,
+    payload: Payload,
   ): Promise<Receipt> {
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) {
@@ -191,7 +195,8 @@ export class LogWriter {
         ),
       );
     }
-    const size = messageSize(streamKey.length, payload.length);
+    const bytes = payloadSize(payload);
+    const size = messageSize(streamKey.length, bytes);
     const crossed =
       Math.floor((this.#offset + size) / this.beaconInterval) -
       Math.floor(this.#offset / this.beaconInterval);
@@ -205,7 +210,7 @@ export class LogWriter {
     }
     const source = this.#source(streamKey, shardId);
     const sequence = source.sequence + 1;
-    this.#write(source, sequence, timestampMs, payload, size);
+    this.#write(source, sequence, timestampMs, payload, bytes, size);
     // One promise per write, not per send: the receipts hang off it, made only once written so
     // that fewer objects live through the write (the garbage collector's work grows with them).
     const pending = (this.#batch ??= batch());
@@ -245,7 +250,8 @@ export class LogWriter {
           0,
           Date.now(),
           EOS_PAYLOAD,
-          messageSize(EOS_KEY.length, 3),
+          EOS_PAYLOAD.length,
+          messageSize(EOS_KEY.length, EOS_PAYLOAD.length),
         );
       }
       await this.sync();
@@ -268,8 +274,18 @@ export class LogWriter {
     return source;
   }
 
-  /** Encodes a message at the end, splicing it around the beacons it crosses. */
-  #write(source: Source, sequence: number, timestampMs: number, payload: Uint8Array, size: number) {
+  /**
+   * Encodes a message at the end, splicing it around the beacons it crosses. `bytes` is the
+   * payload's size and `size` the message's.
+   */
+  #write(
+    source: Source,
+    sequence: number,
+    timestampMs: number,
+    payload: Payload,
+    bytes: number,
+    size: number,
+  ) {
     const interval = this.beaconInterval;
     const room = interval - (this.#offset % interval);
     if (size < room) {
@@ -283,6 +299,7 @@ export class LogWriter {
         sequence,
         timestampMs,
         payload,
+        bytes,
       );
       this.#chunkPos += size;
       this.#offset += size;
@@ -298,6 +315,7 @@ export class LogWriter {
       sequence,
       timestampMs,
       payload,
+      bytes,
     );
     // Beacons list the message being spliced, as SeaStreamer's do.
     this.#update(source, sequence, timestampMs, checksum);

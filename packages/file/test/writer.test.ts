@@ -188,22 +188,51 @@ describe('writer', () => {
     });
   }
 
-  it('writes consumer.ss byte for byte, beacons and splices included, continuing its first message', async () => {
-    const fixture = readFileSync(fileURLToPath(new URL('./fixtures/consumer.ss', import.meta.url)));
-    const spec = specDecode(fixture);
-    const first = 128 + 1 + 5 + 24 + 4 + 7 + 3; // header and hello-0 (seq 0): ours count from 1
-    const path = tempFile(dir);
-    writeFileSync(path, fixture.subarray(0, first));
-    const writer = await LogWriter.open(path, { beaconIntervalBytes: 1024, maxFileBytes: 2 ** 40 });
-    for (const m of spec.messages.slice(1)) {
-      writer.append(m.key, Number(m.shard), new Date(Number(m.ms)), m.payload);
+  for (const as of ['bytes', 'strings'] as const) {
+    it(`writes consumer.ss byte for byte from payloads as ${as}, beacons and splices included, continuing its first message`, async () => {
+      const fixture = readFileSync(
+        fileURLToPath(new URL('./fixtures/consumer.ss', import.meta.url)),
+      );
+      const spec = specDecode(fixture);
+      const first = 128 + 1 + 5 + 24 + 4 + 7 + 3; // header and hello-0 (seq 0): ours count from 1
+      const path = tempFile(dir);
+      writeFileSync(path, fixture.subarray(0, first));
+      const writer = await LogWriter.open(path, {
+        beaconIntervalBytes: 1024,
+        maxFileBytes: 2 ** 40,
+      });
+      for (const m of spec.messages.slice(1)) {
+        const payload = as === 'bytes' ? m.payload : m.payload.toString('utf8');
+        writer.append(m.key, Number(m.shard), new Date(Number(m.ms)), payload);
+      }
+      await writer.close(true);
+      const ours = readFileSync(path);
+      expect(ours.length).toBe(fixture.length);
+      const eosTime = fixture.length - 1 - 2 - 3 - 4 - 8;
+      expect(ours.subarray(0, eosTime).equals(fixture.subarray(0, eosTime))).toBe(true);
+      expect(ours.subarray(eosTime + 8).equals(fixture.subarray(eosTime + 8))).toBe(true);
+    });
+  }
+
+  it('stores a string payload as its UTF-8 bytes, the same file as from those bytes, splices included', async () => {
+    // Multi-byte characters of 2, 3 and 4 bytes, in payloads long enough to cross 1 KiB beacons.
+    const texts = Array.from({ length: 300 }, (_, i) => `${i}:${'é€😀x'.repeat((i * 7) % 150)}`);
+    const files: Buffer[] = [];
+    for (const as of ['bytes', 'strings']) {
+      const { path, writer } = await create(1024);
+      texts.forEach((text, i) => {
+        const payload = as === 'bytes' ? Buffer.from(text, 'utf8') : text;
+        writer.append(`s${i % 3}`, 0, new Date(1_700_000_000_000 + i), payload);
+      });
+      await writer.close(false);
+      files.push(readFileSync(path));
     }
-    await writer.close(true);
-    const ours = readFileSync(path);
-    expect(ours.length).toBe(fixture.length);
-    const eosTime = fixture.length - 1 - 2 - 3 - 4 - 8;
-    expect(ours.subarray(0, eosTime).equals(fixture.subarray(0, eosTime))).toBe(true);
-    expect(ours.subarray(eosTime + 8).equals(fixture.subarray(eosTime + 8))).toBe(true);
+    const spec = specDecode(files[1]);
+    expect(spec.messages.map((m) => m.payload.toString('utf8'))).toEqual(texts);
+    expect(spec.beacons.length).toBeGreaterThan(10);
+    for (const { item, computed } of beaconItemChecks(spec)) expect(computed).toBe(item.running);
+    // The header differs only in its creation time and name; everything after it is the same.
+    expect(files[1].subarray(128).equals(files[0].subarray(128))).toBe(true);
   });
 
   for (const [interval, streams] of [
