@@ -93,6 +93,24 @@ describe('Sentinel failover while producing and reading', () => {
   });
 });
 
+describe('following the sentinels', () => {
+  it('+switch-master moves sends to the new primary while the old one still takes writes', async () => {
+    const d = deployment();
+    const s = await streamer(d.url);
+    const key = freshKey('switch');
+    const p = await s.createProducer(key);
+    await p.send('before');
+    await d.failover(async ({ old, promoted }) => {
+      await until('a send to reach the new primary', async () => {
+        await p.send('probe');
+        return Number(await d.call(promoted, 'XLEN', key)) > 1;
+      });
+      // Not found by a refusal: the old primary has not been told to follow yet.
+      expect(String(await d.call(old, 'ROLE'))).toMatch(/^master/);
+    });
+  });
+});
+
 describe("acks 'replicas' under Sentinel", () => {
   it('waits for every replica the sentinels see up, not only those still connected to the primary', async () => {
     const d = deployment();
@@ -116,5 +134,30 @@ describe("acks 'replicas' under Sentinel", () => {
       await d.call(replica!, 'REPLICAOF', '127.0.0.1', String(primary));
       await d.settled();
     }
+  });
+});
+
+describe('READONLY while roles change', () => {
+  it('a send and a group read meeting a primary that is briefly a replica are retried, never surfaced', async () => {
+    const d = deployment();
+    const s = await streamer(d.url);
+    const key = freshKey('readonly');
+    const p = await s.createProducer(key);
+    await p.send('before');
+    const group = await s.createConsumer(key, { mode: 'resumable', group: 'g', start: 'earliest' });
+    group.ack(await group.next());
+    const primary = await d.masterPort();
+    const [replica] = await d.replicaPorts();
+    // The primary follows a replica for a moment (shorter than the sentinels take to act on it).
+    await d.call(replica!, 'REPLICAOF', 'NO', 'ONE');
+    await d.call(primary, 'REPLICAOF', '127.0.0.1', String(replica));
+    const sent = p.send('during');
+    const refused = await d.call(primary, 'XADD', key, '*', 'msg', 'x').catch((e: Error) => e);
+    expect(String(refused)).toMatch(/READONLY/);
+    await d.call(primary, 'REPLICAOF', 'NO', 'ONE');
+    await d.call(replica!, 'REPLICAOF', '127.0.0.1', String(primary));
+    await sent;
+    expect((await group.next()).text()).toBe('during');
+    await d.settled();
   });
 });

@@ -138,12 +138,16 @@ export class TestSentinel {
   /**
    * SENTINEL FAILOVER: a planned switchover to a replica. The old primary takes writes until it
    * is told to follow the new one; here it is told as soon as every sentinel names the new one
-   * (the sentinels would take seconds longer). Resolves with the new primary's port, settled.
+   * (the sentinels would take seconds longer), after `meanwhile` ran. Resolves with the new
+   * primary's port, settled.
    */
-  async failover(): Promise<number> {
+  async failover(
+    meanwhile?: (ports: { old: number; promoted: number }) => Promise<unknown>,
+  ): Promise<number> {
     const old = await this.masterPort();
     await this.#askSentinel(this.#sentinels[0]!.port, 'SENTINEL', 'FAILOVER', MASTER_SET);
     const promoted = await this.#promotedFrom(old);
+    await meanwhile?.({ old, promoted });
     await this.call(old, 'REPLICAOF', HOST, String(promoted));
     await this.settled();
     return promoted;
