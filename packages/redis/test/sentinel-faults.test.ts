@@ -93,13 +93,19 @@ describe('Sentinel failover while producing and reading', () => {
   });
 });
 
+/** A streamer on the deployment and a producer that stored one message ('before') in a fresh key. */
+async function storedOne(tag: string) {
+  const d = deployment();
+  const s = await streamer(d.url);
+  const key = freshKey(tag);
+  const p = await s.createProducer(key);
+  await p.send('before');
+  return { d, s, key, p };
+}
+
 describe('following the sentinels', () => {
   it('+switch-master moves sends to the new primary while the old one still takes writes', async () => {
-    const d = deployment();
-    const s = await streamer(d.url);
-    const key = freshKey('switch');
-    const p = await s.createProducer(key);
-    await p.send('before');
+    const { d, key, p } = await storedOne('switch');
     await d.failover(async ({ old, promoted }) => {
       await until('a send to reach the new primary', async () => {
         await p.send('probe');
@@ -139,11 +145,7 @@ describe("acks 'replicas' under Sentinel", () => {
 
 describe('READONLY while roles change', () => {
   it('a send and a group read meeting a primary that is briefly a replica are retried, never surfaced', async () => {
-    const d = deployment();
-    const s = await streamer(d.url);
-    const key = freshKey('readonly');
-    const p = await s.createProducer(key);
-    await p.send('before');
+    const { d, s, key, p } = await storedOne('readonly');
     const group = await s.createConsumer(key, { mode: 'resumable', group: 'g', start: 'earliest' });
     group.ack(await group.next());
     const primary = await d.masterPort();
