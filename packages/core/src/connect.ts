@@ -11,6 +11,8 @@ import { parseStreamerUrl } from './url.js';
 export const BACKEND_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
   redis: '@streamer/redis',
   rediss: '@streamer/redis',
+  'redis+sentinel': '@streamer/redis',
+  'rediss+sentinel': '@streamer/redis',
   file: '@streamer/file',
   stdio: '@streamer/stdio',
 });

@@ -24,6 +24,8 @@ describe('connect', () => {
     expect(BACKEND_PACKAGES).toEqual({
       redis: '@streamer/redis',
       rediss: '@streamer/redis',
+      'redis+sentinel': '@streamer/redis',
+      'rediss+sentinel': '@streamer/redis',
       file: '@streamer/file',
       stdio: '@streamer/stdio',
     });

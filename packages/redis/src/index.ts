@@ -4,8 +4,9 @@ import { RedisStreamer } from './streamer.js';
 
 /**
  * `redis://[user:password@]host[:port][?db=N]` and `rediss://…` (TLS); several hosts
- * (`redis://h1:p1,h2:p2/…`) are a Redis Cluster's seed nodes. `connect()` from @streamer/core
- * finds this export by the URL's protocol.
+ * (`redis://h1:p1,h2:p2/…`) are a Redis Cluster's seed nodes; `redis+sentinel://s1,s2?master=NAME`
+ * (and `rediss+sentinel://`) connects to the master Sentinel names. `connect()` from
+ * @streamer/core finds this export by the URL's protocol.
  */
 export const backend: Backend = {
   async connect(urls, options) {

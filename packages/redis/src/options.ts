@@ -45,6 +45,15 @@ export interface RedisConnectOptions {
   nodeAddressMap?:
     | Record<string, { host: string; port: number }>
     | ((address: string) => { host: string; port: number } | undefined);
+  /**
+   * `redis+sentinel://` URLs: the name of the master set the sentinels watch; also `?master=` in
+   * the URL.
+   */
+  master?: string;
+  /** `redis+sentinel://` URLs: the user the sentinels know us as (the URL's is the data nodes'). */
+  sentinelUsername?: string;
+  /** `redis+sentinel://` URLs: the sentinels' password (the URL's is the data nodes'). */
+  sentinelPassword?: string;
 }
 
 /** What `fromClient` needs of a node-redis client: its options, and duplicate(). */
@@ -100,6 +109,15 @@ export interface ConnectionConfig {
   reconnectInitialMs: number;
   reconnectMaxMs: number;
   maxReconnectAttempts: number | undefined;
+  /** Set for `redis+sentinel://` URLs: `seeds` are then the sentinels, `host`/`port` the master. */
+  sentinel: SentinelConfig | undefined;
+}
+
+/** Where to ask for the master: a master set's name and the sentinels' own credentials. */
+export interface SentinelConfig {
+  master: string;
+  username: string | undefined;
+  password: string | undefined;
 }
 
 export interface StreamerConfig {
@@ -131,10 +149,35 @@ function database(value: unknown, from: string): number {
 }
 
 /** A URL's host and port; URL keeps IPv6 hosts in brackets, sockets want them bare. */
-function address(url: URL): { host: string; port: number } {
+function address(url: URL, defaultPort: number): { host: string; port: number } {
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
-    port: url.port === '' ? 6379 : Number(url.port),
+    port: url.port === '' ? defaultPort : Number(url.port),
+  };
+}
+
+/** The protocols this backend serves: TLS or not, and whether the hosts are sentinels. */
+const PROTOCOLS: Record<string, { secure: boolean; sentinel: boolean }> = {
+  'redis:': { secure: false, sentinel: false },
+  'rediss:': { secure: true, sentinel: false },
+  'redis+sentinel:': { secure: false, sentinel: true },
+  'rediss+sentinel:': { secure: true, sentinel: true },
+};
+
+const SENTINEL_OPTIONS = ['master', 'sentinelUsername', 'sentinelPassword'] as const;
+
+/** The master set's name (option over `?master=`) and the sentinels' credentials. */
+function sentinelConfig(url: URL, input: Record<string, unknown>): SentinelConfig {
+  const master = optionalString('master', input.master) ?? url.searchParams.get('master');
+  if (!master)
+    throw new StreamerError(
+      'INVALID_URL',
+      `A Sentinel URL needs the master set's name, as ?master=NAME or the master option: ${describeValue(url.href)}`,
+    );
+  return {
+    master,
+    username: optionalString('sentinelUsername', input.sentinelUsername),
+    password: optionalString('sentinelPassword', input.sentinelPassword),
   };
 }
 
@@ -156,22 +199,37 @@ function nodeAddressMap(value: unknown): RedisConnectOptions['nodeAddressMap'] {
  */
 export function resolveConfig(urls: URL[], input: Record<string, unknown>): StreamerConfig {
   const url = urls[0];
-  const secure = url.protocol === 'rediss:';
-  if (url.protocol !== 'redis:' && !secure) {
+  const protocol = PROTOCOLS[url.protocol];
+  if (!protocol) {
     throw new StreamerError('INVALID_URL', `Not a Redis URL: ${describeValue(url.href)}`);
   }
+  const { secure, sentinel: viaSentinel } = protocol;
   // Options of other backends are ignored, so one options object serves every URL.
   for (const param of url.searchParams.keys()) {
-    if (param !== 'db') {
+    if (param !== 'db' && !(viaSentinel && param === 'master')) {
       throw new StreamerError(
         'INVALID_URL',
-        `Unknown parameter ${JSON.stringify(param)} in ${describeValue(url.href)}: only ?db= is understood`,
+        `Unknown parameter ${JSON.stringify(param)} in ${describeValue(url.href)}: only ?db=${viaSentinel ? ' and ?master=' : ''} ${viaSentinel ? 'are' : 'is'} understood`,
       );
     }
   }
   const urlDb = url.searchParams.get('db');
-  const seeds = urls.map(address);
+  const seeds = urls.map((u) => address(u, viaSentinel ? 26379 : 6379));
+  const sentinel = viaSentinel ? sentinelConfig(url, input) : undefined;
+  if (!viaSentinel) {
+    for (const name of SENTINEL_OPTIONS)
+      if (input[name] !== undefined)
+        throw new StreamerError(
+          'INVALID_URL',
+          `${name} needs a redis+sentinel:// or rediss+sentinel:// URL, got ${describeValue(url.href)}`,
+        );
+  }
   const cluster = clusterOption(input.cluster);
+  if (sentinel && input.cluster === true)
+    throw new StreamerError(
+      'INVALID_ARGUMENT',
+      `cluster: true cannot be used with a Sentinel URL (${describeValue(url.href)})`,
+    );
   const messageField = optionalString('messageField', input.messageField) ?? 'msg';
   if (messageField === '')
     throw invalidArgument('messageField', messageField, 'a non-empty string');
@@ -183,7 +241,7 @@ export function resolveConfig(urls: URL[], input: Record<string, unknown>): Stre
   if (hasTlsOptions && !secure) {
     throw new StreamerError(
       'INVALID_URL',
-      `TLS options (ca, cert, key, insecure) need a rediss:// URL, got ${describeValue(url.href)}`,
+      `TLS options (ca, cert, key, insecure) need a rediss:// or rediss+sentinel:// URL, got ${describeValue(url.href)}`,
     );
   }
   const maxAttempts = input.maxReconnectAttempts;
@@ -192,7 +250,8 @@ export function resolveConfig(urls: URL[], input: Record<string, unknown>): Stre
     connection: {
       ...seeds[0],
       seeds,
-      cluster,
+      cluster: sentinel ? false : cluster,
+      sentinel,
       nodeAddressMap: nodeAddressMap(input.nodeAddressMap),
       username:
         optionalString('username', input.username) ??
@@ -269,7 +328,7 @@ export interface RedisConsumerOptions {
 }
 
 defineBackendOptions('redis', {
-  protocols: ['redis', 'rediss'],
+  protocols: ['redis', 'rediss', 'redis+sentinel', 'rediss+sentinel'],
   connect: [
     'username',
     'password',
@@ -285,6 +344,7 @@ defineBackendOptions('redis', {
     'maxReconnectAttempts',
     'cluster',
     'nodeAddressMap',
+    ...SENTINEL_OPTIONS,
   ],
   producer: [
     'maxLen',

@@ -319,7 +319,14 @@ export class ReadLoop {
       // A key was deleted (and maybe re-created) under us, while we read (UNBLOCKED) or between
       // reads (NOGROUP), or migrated to another node: recreate the group where it now is (an
       // existing group is kept) and go on.
-      await this.#ctx.recreateGroups(this.sources);
+      const failed = await this.#ctx.recreateGroups(this.sources).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // A node whose role is changing (READONLY) or that is gone: back off, as for any lost
+      // connection, and read (and recreate) again.
+      if (failed !== undefined)
+        return isConnectionError(failed) ? this.#recover(failed, attempt) : failed;
     }
     if (unblocked) {
       // Also what a master demoted by CLUSTER FAILOVER answers a blocked read: read again, from

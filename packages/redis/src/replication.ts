@@ -31,7 +31,19 @@ export function replicaAckOptions(extra: Record<string, unknown>): ReplicaAckOpt
   };
 }
 
-/** How long a master's count of connected replicas is trusted for `replicas: 'all'`. */
+/**
+ * WAIT on a master demoted to replica by a failover (refused, or unblocked by the demotion): what
+ * it took may be lost.
+ */
+const DEMOTED = /^UNBLOCKED|WAIT cannot be used with replica/;
+
+/** How many replicas are connected to the master at `node` now (INFO replication). */
+export async function connectedReplicas(node: RedisClient): Promise<number> {
+  const info = String(await node.sendCommand(['INFO', 'replication']));
+  return Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+/** How long a master's count of replicas is trusted for `replicas: 'all'`. */
 const REPLICA_COUNT_TTL_MS = 1000;
 
 /** The sends of one master waiting for their WAIT, and what is known of its replicas. */
@@ -90,25 +102,25 @@ export class ReplicaAcks {
           for (const send of sends) send.reject(error);
         }
       } catch (error) {
-        const failure = isConnectionError(error)
-          ? new StreamerError(
-              'NOT_REPLICATED',
-              `Lost the master before its replicas confirmed the write: it may or may not be stored (${(error as Error)?.message})`,
-              { cause: error, retriable: true },
-            )
-          : toStreamerError(error, 'WAIT for replicas failed');
+        const failure =
+          isConnectionError(error) || DEMOTED.test((error as Error)?.message ?? '')
+            ? new StreamerError(
+                'NOT_REPLICATED',
+                `Lost the master before its replicas confirmed the write: it may or may not be stored (${(error as Error)?.message})`,
+                { cause: error, retriable: true },
+              )
+            : toStreamerError(error, 'WAIT for replicas failed');
         for (const send of sends) send.reject(failure);
       }
     }
     batch.busy = false;
   }
 
-  /** `replicas`, or for 'all' the replicas connected to the master now (at least one). */
+  /** `replicas`, or for 'all' the master's replicas now (at least one; see replicasOf). */
   async #needed(node: RedisClient, batch: NodeBatch): Promise<number> {
     if (this.#options.replicas !== 'all') return this.#options.replicas;
     if (Date.now() - batch.countedAt > REPLICA_COUNT_TTL_MS) {
-      const info = String(await node.sendCommand(['INFO', 'replication']));
-      batch.connected = Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0);
+      batch.connected = await this.#redis.replicasOf(node);
       batch.countedAt = Date.now();
     }
     return Math.max(1, batch.connected);

@@ -11,6 +11,8 @@ import {
   withDeadline,
 } from './connection.js';
 import type { ConnectionConfig } from './options.js';
+import { connectedReplicas } from './replication.js';
+import { openSentinel } from './sentinel.js';
 import { slotOf } from './slot.js';
 
 type Args = (string | Buffer)[];
@@ -57,6 +59,11 @@ export interface Topology {
    * and may be sent to another node.
    */
   openReader(key: string): Promise<Reader>;
+  /**
+   * How many replicas `replicas: 'all'` waits for on `node`, a master: those connected to it, or
+   * under Sentinel those the sentinels see up.
+   */
+  replicasOf(node: RedisClient): Promise<number>;
   destroy(): void;
 }
 
@@ -106,6 +113,10 @@ class Single implements Topology {
       await openClient({ ...this.#config, reconnect: false }, this.#lifecycle),
       this.#client,
     );
+  }
+
+  replicasOf(node: RedisClient): Promise<number> {
+    return connectedReplicas(node);
   }
 
   destroy(): void {
@@ -266,6 +277,10 @@ class Cluster implements Topology {
     return reader(await openClient(config, this.#lifecycle), node);
   }
 
+  replicasOf(node: RedisClient): Promise<number> {
+    return connectedReplicas(node);
+  }
+
   #node(node: ClusterNode): Promise<RedisClient> {
     return this.#cluster.nodeClient(node) as unknown as Promise<RedisClient>;
   }
@@ -275,7 +290,8 @@ class Cluster implements Topology {
   }
 }
 
-async function reader(client: RedisClient, node: RedisClient): Promise<Reader> {
+/** A reader on `client`, with its CLIENT ID; `node` is the command connection of its server. */
+export async function reader(client: RedisClient, node: RedisClient): Promise<Reader> {
   // A user not allowed CLIENT (NOPERM) gets no unblocking: reads end within blockMs instead.
   const id = await client.sendCommand(['CLIENT', 'ID']).then(String, (error: Error) => {
     if (error?.message?.startsWith('NOPERM')) return '';
@@ -292,13 +308,14 @@ async function isClusterNode(client: RedisClient): Promise<boolean> {
 }
 
 /**
- * Connects to a single server or a cluster. `cluster: 'auto'` (the default) takes several seed
+ * Connects to a single server, a cluster, or the master a Sentinel names. `cluster: 'auto'` (the default) takes several seed
  * hosts for a cluster, and asks a single host whether it is a cluster node.
  */
 export async function openTopology(
   config: ConnectionConfig,
   lifecycle: Lifecycle,
 ): Promise<Topology> {
+  if (config.sentinel) return openSentinel(config, config.sentinel, lifecycle);
   if (config.cluster === 'auto' ? config.seeds.length === 1 : !config.cluster) {
     if (config.cluster === false && config.seeds.length > 1)
       throw new StreamerError(

@@ -1,111 +1,23 @@
 // Resharding, master failover and a cluster that is down, while producers and consumers run, on
 // throwaway clusters of this file's own (test/support/cluster.ts). Every test leaves its cluster
 // with every slot served, so the next one can use it.
-import type { Consumer, ConsumerOptions, Message, Producer, Receipt } from '@streamer/core';
+import type { ConsumerOptions } from '@streamer/core';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { slotOf } from '../src/slot.js';
 import { makeCertificates } from './support/certificates.js';
 import type { TestCluster } from './support/cluster.js';
 import { testCluster } from './support/cluster-helpers.js';
+import { drain, inShardOrder, produceDuring, running, SHARDS, stored } from './support/faults.js';
 import { freshKey, open, streamers, take } from './support/helpers.js';
 
 const streamer = streamers();
-const SHARDS = 4;
-/** Quick enough for a test: a read group picks up a moved slot within this. */
-const FAST = { discoverIntervalMs: 200 } as ConsumerOptions;
-
-/** Sends `count` numbered messages round the shards, a few at a time, while `during` runs. */
-async function produceDuring(
-  p: Producer,
-  count: number,
-  during: Promise<unknown>,
-): Promise<{ sent: Map<string, Receipt>; failed: Map<string, unknown> }> {
-  const sent = new Map<string, Receipt>();
-  const failed = new Map<string, unknown>();
-  let done = false;
-  during.finally(() => {
-    done = true;
-  });
-  const sends: Promise<unknown>[] = [];
-  for (let i = 0; i < count || !done; i++) {
-    const text = `${i % SHARDS}:${i}`;
-    sends.push(
-      p.send(text, { shard: i % SHARDS }).then(
-        (r) => sent.set(text, r),
-        (e) => failed.set(text, e),
-      ),
-    );
-    if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  await during;
-  await Promise.all(sends);
-  return { sent, failed };
-}
-
-/** Checks per-shard order (sequences only increase per shard) and returns the texts. */
-function inShardOrder(messages: Message[]): string[] {
-  const last = new Map<number, bigint>();
-  for (const m of messages) {
-    expect(m.sequence > (last.get(m.shardId) ?? -1n), `order in shard ${m.shardId}`).toBe(true);
-    last.set(m.shardId, m.sequence);
-  }
-  return messages.map((m) => m.text());
-}
-
-/**
- * Everything stored in the stream now, read by a fresh consumer; checks that each shard holds
- * its sends in the order they were made (`shard:i`, i increasing).
- */
-async function stored(url: string, key: string, expected: number): Promise<Set<string>> {
-  const s = await streamer(url);
-  const c = await s.createConsumer(key, { start: 'earliest' });
-  const texts = new Set<string>();
-  const last = new Map<number, number>();
-  for (;;) {
-    const m = await c.next({ signal: AbortSignal.timeout(1000) }).catch(() => undefined);
-    if (!m) break;
-    texts.add(m.text());
-    const [shard, i] = m.text().split(':').map(Number);
-    if (Number.isInteger(i)) {
-      expect(i > (last.get(shard) ?? -1), `send order in shard ${shard}`).toBe(true);
-      last.set(shard, i);
-    }
-  }
-  expect(texts.size).toBeGreaterThanOrEqual(expected);
-  return texts;
-}
-
-/** A sharded stream whose shards exist, with a realtime and a group consumer reading it. */
-async function running(cluster: TestCluster, tag: string) {
-  const s = await streamer(cluster.url);
-  const key = freshKey(tag);
-  const p = await s.createProducer(key, { shards: SHARDS });
-  await Promise.all(Array.from({ length: SHARDS }, (_, n) => p.send(`seed${n}`, { shard: n })));
-  const realtime = await s.createConsumer(key, { start: 'earliest', ...FAST });
-  const group = await s.createConsumer(key, {
-    mode: 'resumable',
-    group: 'g',
-    start: 'earliest',
-    ...FAST,
-  });
-  await take(realtime, SHARDS);
-  for (const m of await take(group, SHARDS)) group.ack(m);
-  return { s, key, p, realtime, group };
-}
-
-/** Takes `n` messages, acking each (groups), within a generous per-message deadline. */
-async function drain(c: Consumer, n: number): Promise<Message[]> {
-  const got = await take(c, n, 20_000);
-  for (const m of got) c.ack(m);
-  return got;
-}
 
 describe('resharding while running', () => {
   const cluster = testCluster();
 
   it('slots of a sharded stream move to another master: nothing lost, nothing twice, order per shard kept', async () => {
     const c = cluster();
-    const { key, p, realtime, group } = await running(c, 'reshard');
+    const { key, p, realtime, group } = await running(streamer, c.url, 'reshard');
     const masters = (await c.masters()).map((m) => m.address);
     // Shards 0 and 1 move; the first pauses at each step, so sends and reads meet ASK and MOVED.
     const migrations = (async () => {
@@ -137,7 +49,7 @@ describe('master failover while running', () => {
     timeout: 120_000,
   }, async () => {
     const c = cluster();
-    const { s, key, realtime, group } = await running(c, 'kill');
+    const { s, key, realtime, group } = await running(streamer, c.url, 'kill');
     const safe = await s.createProducer(key, { shards: SHARDS, acks: 'replicas' });
     const leaderKey = freshKey('kill-leader');
     const leader = await s.createProducer(leaderKey, { shards: SHARDS });
@@ -155,10 +67,10 @@ describe('master failover while running', () => {
     // confirmed is there after the failover.
     for (const error of safeRun.failed.values())
       expect((error as { code?: string }).code).toBe('NOT_REPLICATED');
-    const safeStored = await stored(c.url, key, safeRun.sent.size);
+    const safeStored = await stored(streamer, c.url, key, safeRun.sent.size);
     const lostSafe = [...safeRun.sent.keys()].filter((t) => !safeStored.has(t));
     expect(lostSafe).toEqual([]);
-    const leaderStored = await stored(c.url, leaderKey, 0);
+    const leaderStored = await stored(streamer, c.url, leaderKey, 0);
     const lostLeader = [...leaderRun.sent.keys()].filter((t) => !leaderStored.has(t));
     console.log(
       `failover: acks 'replicas' ${safeRun.sent.size} acked, ${safeRun.failed.size} rejected, 0 lost; ` +
@@ -173,7 +85,7 @@ describe('master failover while running', () => {
 
   it('CLUSTER FAILOVER on a replica (a planned switchover): nothing lost at all', async () => {
     const c = cluster();
-    const { key, p, realtime, group } = await running(c, 'switch');
+    const { key, p, realtime, group } = await running(streamer, c.url, 'switch');
     const master = await c.masterOf(`${key}:0`);
     const replica = (await c.nodes()).find((n) => n.masterAddress === master && !n.failed)!;
     const switchover = (async () => {
@@ -183,7 +95,7 @@ describe('master failover while running', () => {
     const { sent, failed } = await produceDuring(p, 3000, switchover);
     expect(await c.masterOf(`${key}:0`)).toBe(replica.address);
     expect([...failed.values()]).toEqual([]);
-    expect(await stored(c.url, key, sent.size)).toEqual(
+    expect(await stored(streamer, c.url, key, sent.size)).toEqual(
       new Set([...sent.keys(), ...Array.from({ length: SHARDS }, (_, n) => `seed${n}`)]),
     );
     const texts = inShardOrder(await drain(realtime, sent.size));
@@ -206,7 +118,7 @@ describe('a cluster that is down (CLUSTERDOWN)', () => {
 
   it('while running: reads and sends wait, and go on once it is back', async () => {
     const c = cluster();
-    const { s, key, p, realtime } = await running(c, 'down');
+    const { s, key, p, realtime } = await running(streamer, c.url, 'down');
     const errors: string[] = [];
     s.on('error', (e) => errors.push(e.message));
     const down = await takeDown(c, `${key}:0`);

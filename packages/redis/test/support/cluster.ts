@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from '@redis/client';
 import { slotOf } from '../../src/slot.js';
-import { hasRedisServer, INSTALL_HINT, type ServerExited, untilReady } from './server.js';
+import {
+  alive,
+  dirs,
+  hasRedisServer,
+  INSTALL_HINT,
+  type ServerExited,
+  untilReady,
+} from './server.js';
 
 const run = promisify(execFile);
 
@@ -81,25 +88,6 @@ interface Parsed {
 }
 
 class PortInUse extends Error {}
-
-/**
- * Every redis-server still running, killed when this process exits without stop() (a test that
- * timed out, a worker that vitest terminates), so that no cluster outlives its test run.
- */
-const alive = new Set<ChildProcess>();
-const dirs = new Set<string>();
-const killAll = () => {
-  for (const child of alive) child.kill('SIGKILL');
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-};
-process.once('exit', killAll);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => {
-    killAll();
-    // Die of the signal as before, unless someone else handles it.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  });
-}
 
 /**
  * A throwaway Redis Cluster on loopback: `masters` masters with `replicas` replicas each, one

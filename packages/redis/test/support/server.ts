@@ -4,6 +4,25 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/**
+ * Every redis-server still running, killed when this process exits without stop() (a test that
+ * timed out, a worker that vitest terminates), so that no cluster or Sentinel deployment outlives its test run.
+ */
+export const alive = new Set<ChildProcess>();
+export const dirs = new Set<string>();
+const killAll = () => {
+  for (const child of alive) child.kill('SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+};
+process.once('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAll();
+    // Die of the signal as before, unless someone else handles it.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  });
+}
+
 /** A port nobody listens on right now: bind port 0, read it, let it go. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -126,13 +145,19 @@ export class ServerExited extends Error {
   }
 }
 
-/** Resolves once a spawned redis-server says it is ready; rejects (ServerExited) if it exits first. */
-export function untilReady(child: ChildProcess): Promise<void> {
+/**
+ * Resolves once a spawned redis-server says it is ready (`ready`: what it prints then; a sentinel
+ * prints its ID instead); rejects (ServerExited) if it exits first.
+ */
+export function untilReady(
+  child: ChildProcess,
+  ready = 'Ready to accept connections',
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (!output.includes('Ready to accept connections')) return;
+      if (!output.includes(ready)) return;
       child.stdout!.off('data', onData);
       child.off('exit', onExit);
       // Keep draining its output, or a chatty server blocks on a full pipe.
