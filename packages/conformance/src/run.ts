@@ -366,7 +366,7 @@ export function runTests(ctx: ConformanceContext): void {
       expect(run.stats.processed).toBe(30);
     });
 
-    test("run() refuses bad options and autoCommit 'immediate'", { realtime: true }, async (s) => {
+    test('run() refuses bad options', { realtime: true }, async (s) => {
       const key = freshKey('run-bad');
       const c = await consumer(s, key);
       const each = () => {};
@@ -392,10 +392,60 @@ export function runTests(ctx: ConformanceContext): void {
       );
       // Nothing was started by the refused calls: a valid run is accepted.
       await c.run({ eachMessage: each }).stop();
-      if (s.supports.resumable) {
-        const g = await consumer(s, key, resumable('immediate'));
-        await expectCode(() => g.run({ eachMessage: each }), 'UNSUPPORTED');
-      }
+    });
+
+    test("with autoCommit 'immediate' a message is acked when its handler resolves, not on delivery", {
+      resumable: true,
+    }, async (s) => {
+      const opts = resumable('immediate');
+      const { key, consumer: c } = await source(ctx, s, range(3), opts);
+      const run = c.run({
+        eachMessage: (m) => {
+          if (m.text() === 'm1') throw new Error('m1 is bad');
+        },
+      });
+      await expectCode(run.done, 'HANDLER_FAILED');
+      await c.end();
+      const again = await consumer(s, key, opts);
+      // m0 was acked when its handler resolved; m1 failed, so neither it nor m2 was.
+      expect(texts(await take(again, 2))).toEqual(['m1', 'm2']);
+    });
+
+    test('a message handed out again counts its deliveries, and maxDeliveries sends it to the dead letters', {
+      resumable: true,
+      deliveryCount: true,
+    }, async (s) => {
+      const opts = resumable('disabled');
+      const { key, consumer: first } = await source(ctx, s, range(2), opts);
+      const taken = await take(first, 1);
+      expect(taken[0].deliveryCount ?? 1).toBe(1);
+      await first.end(); // m0 handed out and never acked
+      // A member that replays m0 and never hands it out: that replay does not count.
+      await (await consumer(s, key, opts)).end();
+      const dlq = freshKey('dead');
+      const dead = await ctx.fromNow(s, dlq);
+      const c = await consumer(s, key, opts);
+      const calls: [string, number, number][] = [];
+      const finished = counter(1);
+      const run = c.run({
+        retry: { retries: 3, initialDelayMs: 1 },
+        deadLetter: { stream: dlq, maxDeliveries: 2 },
+        eachMessage: (m, { deliveryCount }) => {
+          calls.push([m.text(), m.deliveryCount ?? 1, deliveryCount]);
+          if (m.text() === 'm0') throw new Error('m0 is bad');
+          finished.handle(m);
+        },
+      });
+      const [letter] = await take(dead, 1);
+      await finished.done;
+      await run.stop();
+      // Its second delivery reached maxDeliveries: dead-lettered on its first failure, no retries.
+      expect(calls.filter(([t]) => t === 'm0')).toEqual([['m0', 2, 2]]);
+      // m1 may have been read ahead with m0 (one count more, never two): handled, not dead.
+      const [[, count]] = calls.filter(([t]) => t === 'm1');
+      expect(count).toBeLessThanOrEqual(2);
+      expect(letter.text()).toBe('m0');
+      if (s.supports.headers) expect(letter.headers['dead-letter-delivery-count']).toBe('2');
     });
   });
 }

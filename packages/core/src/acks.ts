@@ -23,9 +23,10 @@ const RETRY = { initialMs: 100, maxMs: 1000 };
 
 /**
  * The autoCommit policy of a group consumer, shared by every backend:
- * - `immediate`: the backend reads without acks (Redis NOACK); nothing to track here.
- * - `delayed`: a message is acked when `next()` hands it out, and committed once it is
- *   `delayMs` old, checked every `intervalMs`.
+ * - `immediate`: a message is acked when `next()` hands it out (under a run: when its handler
+ *   resolves), and committed at once: the acks of one turn of the event loop in one commit.
+ * - `delayed`: a message is acked when `next()` hands it out (under a run: when its handler
+ *   resolves), and committed once it is `delayMs` old, checked every `intervalMs`.
  * - `rolling`: only `ack()`ed messages are committed, every `intervalMs`; manual commit() is refused.
  * - `disabled`: only `ack()` and `commit()`.
  * `end()` commits every ack, however young (SeaStreamer leaves young ones unacked).
@@ -51,9 +52,12 @@ export class AckTracker<Ack> {
   #committing: Promise<void> = Promise.resolve();
   /** A timed commit is queued or running: ticks meanwhile would only queue up behind it. */
   #timedBusy = false;
+  /** 'immediate': a commit of what was acked this turn is scheduled. */
+  #soon = false;
   /**
    * A run() is handing the messages out: it acks each one when its handler resolves, so
-   * 'delayed' stops acking on delivery (a message handed to a handler is not done yet).
+   * 'delayed' and 'immediate' stop acking on delivery (a message handed to a handler is not
+   * done yet).
    */
   running = false;
 
@@ -79,17 +83,37 @@ export class AckTracker<Ack> {
 
   /** next() handed this message out. */
   delivered(header: MessageHeader): void {
-    if (this.#mode === 'delayed' && !this.running) this.#push(header);
+    if (this.running || !this.#acksOnDelivery) return;
+    this.#push(header);
+    if (this.#mode === 'immediate') this.#commitSoon();
   }
 
   ack(header: MessageHeader): void {
-    if (this.#mode === 'immediate' || (this.#mode === 'delayed' && !this.running)) return; // acked on delivery already
+    if (this.#acksOnDelivery && !this.running) return; // acked on delivery already
     this.#push(header);
+    if (this.#mode === 'immediate') this.#commitSoon();
+  }
+
+  get #acksOnDelivery(): boolean {
+    return this.#mode === 'delayed' || this.#mode === 'immediate';
   }
 
   #push(header: MessageHeader): void {
     this.#acked.push(this.#refOf(header));
     this.#ackedAt.push(Date.now());
+  }
+
+  /**
+   * One commit for every ack of this turn, not one per message. Nobody awaits it: a failure
+   * goes to onTimedFailure after the retries of `timeoutMs`, and its acks stay for the next.
+   */
+  #commitSoon(): void {
+    if (this.#soon) return;
+    this.#soon = true;
+    setImmediate(() => {
+      this.#soon = false;
+      this.#commitUpTo(Number.POSITIVE_INFINITY, false).catch(this.#onTimedFailure);
+    });
   }
 
   /** A manual commit(): everything acked so far. */

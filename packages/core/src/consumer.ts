@@ -85,7 +85,7 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
     this.#backend = backend === undefined ? 'This' : `The ${backend}`;
     this.streams = streams;
     this.options = options;
-    if (options.mode !== 'realtime' && options.autoCommit !== 'immediate') {
+    if (options.mode !== 'realtime') {
       this.#acks = new AckTracker(
         options.autoCommit,
         options.autoCommitDelayMs,
@@ -138,6 +138,16 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
    */
   protected _reportError(_error: unknown): void {}
 
+  /**
+   * A redelivered message (`deliveryCount` above 1) is about to reach its handler (under a run)
+   * or the caller of `next()`. A backend that counts deliveries records the count here rather
+   * than when it reads the message, so a message read ahead and never handed out does not count.
+   * Must not reject: a count it cannot record is the backend's to report.
+   */
+  protected _delivering(_messages: readonly Message[]): Promise<void> | undefined {
+    return undefined;
+  }
+
   /** Called after `assignments` changed. */
   protected _assignmentsChanged(): void {}
 
@@ -169,9 +179,11 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
   }
 
   // Shared by every next() call: two closures per message would be garbage for nothing.
-  readonly #delivered = (message: Message): Message => {
+  readonly #delivered = (message: Message): Message | Promise<Message> => {
     this.#acks?.delivered(message);
-    return message;
+    // Under a run the count is recorded when a handler starts, not when the run takes it.
+    if (this.#run || !((message.deliveryCount ?? 1) > 1)) return message;
+    return this._delivering([message])?.then(() => message) ?? message;
   };
 
   readonly #failed = (error: unknown): never => {
@@ -184,14 +196,6 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
     const resolved = resolveRunOptions(options, this.streams);
     if (this.ended) throw this.#endedError();
     if (this.#run) throw runningError('run() was called');
-    if (this.options.mode !== 'realtime' && this.options.autoCommit === 'immediate') {
-      // The backend acks on delivery then (Redis in its read, memory keeps nothing pending), so
-      // a run could not leave a failed message unacked.
-      throw new StreamerError(
-        'UNSUPPORTED',
-        "run() acks each message when its handler resolves, which autoCommit 'immediate' cannot do (it acks on delivery): use 'delayed', 'rolling' or 'disabled'",
-      );
-    }
     const streamer = this[madeBy];
     if (resolved.deadLetter && !streamer) {
       throw new StreamerError(
@@ -204,6 +208,7 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
     this.#run = new Runner(resolved, {
       take: (signal) => this.#take(signal),
       ack: (message) => acks?.ack(message),
+      delivering: (messages) => this._delivering(messages),
       commit: () => acks?.flush() ?? Promise.resolve(),
       batchSize: this.options.batchSize,
       createProducer: () => streamer!.createProducer(),

@@ -15,6 +15,8 @@ import type { Backend, Message, Receipt, SeqPos, ShardId, StreamKey, Supports } 
 interface PendingEntry {
   owner: string;
   deliveredAt: number;
+  /** Times handed out; a replay or a claim hands out a copy counting one more. */
+  deliveries: number;
 }
 
 /** One (stream, shard): messages in order, sequence n at index n - 1, plus its consumer groups. */
@@ -113,6 +115,7 @@ export const MEMORY_SUPPORTS: Supports = defineSupports({
   headers: true,
   timestamps: true,
   binaryPayloads: true,
+  deliveryCount: true,
 });
 
 class MemoryProducer extends AbstractProducer {
@@ -154,7 +157,7 @@ class MemoryConsumer extends AbstractConsumer {
     if (this.#group !== undefined) {
       for (const source of this.#sources.values()) this.#replayOwn(source.log);
     }
-    if (options.mode === 'loadBalanced' && options.autoCommit !== 'immediate') {
+    if (options.mode === 'loadBalanced') {
       this.#claimTimer = setInterval(() => this.#claim(), Math.max(options.autoClaimIntervalMs, 1));
       this.#claimTimer.unref?.();
     }
@@ -258,12 +261,11 @@ class MemoryConsumer extends AbstractConsumer {
     const group = source.log.group(this.#group, 'earliest');
     if (group.cursor >= messages.length) return undefined;
     const message = messages[group.cursor++];
-    if (this.options.autoCommit !== 'immediate') {
-      group.pending.set(message.sequence, {
-        owner: this.options.consumerId,
-        deliveredAt: Date.now(),
-      });
-    }
+    group.pending.set(message.sequence, {
+      owner: this.options.consumerId,
+      deliveredAt: Date.now(),
+      deliveries: 1,
+    });
     return message;
   }
 
@@ -272,10 +274,24 @@ class MemoryConsumer extends AbstractConsumer {
     for (const [sequence, entry] of pending ?? []) {
       if (entry.owner === this.options.consumerId) {
         entry.deliveredAt = Date.now();
-        this.#replay.push(log.messages[Number(sequence) - 1]);
+        this.#replay.push(redelivery(log, sequence, entry));
       }
     }
     this.#replay.sort((a, b) => (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0));
+  }
+
+  /** A replayed or claimed message reached its handler: its entry counts the delivery. */
+  protected override _delivering(messages: readonly Message[]): undefined {
+    for (const m of messages) {
+      const entry = this.#store.streams
+        .get(m.streamKey)
+        ?.get(m.shardId)
+        ?.groups.get(this.#group!)
+        ?.pending.get(m.sequence);
+      if (entry?.owner === this.options.consumerId)
+        entry.deliveries = Math.max(entry.deliveries, m.deliveryCount ?? 1);
+    }
+    return undefined;
   }
 
   /** Takes over other members' messages that have been pending longer than autoClaimIdleMs. */
@@ -287,12 +303,29 @@ class MemoryConsumer extends AbstractConsumer {
         if (entry.owner === this.options.consumerId || entry.deliveredAt > idleBefore) continue;
         entry.owner = this.options.consumerId;
         entry.deliveredAt = Date.now();
-        this.#replay.push(log.messages[Number(sequence) - 1]);
+        this.#replay.push(redelivery(log, sequence, entry));
         claimed = true;
       }
     }
     if (claimed) this.#store.wake();
   }
+}
+
+/**
+ * A copy of a pending message counting its next delivery. The entry records it only when the copy
+ * is handed out (`_delivering`): one replayed and never handed out does not count.
+ */
+function redelivery(log: ShardLog, sequence: bigint, entry: PendingEntry): StreamMessage {
+  const m = log.messages[Number(sequence) - 1];
+  return new StreamMessage(
+    m.streamKey,
+    m.shardId,
+    m.sequence,
+    m.timestamp,
+    m.payload,
+    m.headers,
+    entry.deliveries + 1,
+  );
 }
 
 class MemoryStreamer extends AbstractStreamer {

@@ -13,6 +13,7 @@ export class StreamMessage implements Message {
   readonly timestamp: Date;
   readonly payload: Uint8Array;
   readonly headers: Readonly<Record<string, string>>;
+  readonly deliveryCount: number;
 
   constructor(
     streamKey: StreamKey,
@@ -21,6 +22,7 @@ export class StreamMessage implements Message {
     timestamp: Date,
     payload: Uint8Array,
     headers: Readonly<Record<string, string>> = NO_HEADERS,
+    deliveryCount = 1,
   ) {
     this.streamKey = streamKey;
     this.shardId = shardId;
@@ -28,6 +30,7 @@ export class StreamMessage implements Message {
     this.timestamp = timestamp;
     this.payload = payload;
     this.headers = headers;
+    this.deliveryCount = deliveryCount;
   }
 
   text(): string {

@@ -121,6 +121,8 @@ export function resolveRunOptions(
 export interface RunHost {
   take(signal: AbortSignal): Promise<Message>;
   ack(message: MessageHeader): void;
+  /** Redelivered messages are about to reach a handler: the backend records their count. */
+  delivering(messages: readonly Message[]): Promise<void> | undefined;
   /** Commits every ack, whatever the autoCommit mode. */
   commit(): Promise<void>;
   /** Messages read per round trip: the run's page. */
@@ -403,6 +405,12 @@ export class Runner implements Run {
       this.#afterFailure(job, this.#deadLetter(job, error, deliveryCount));
       return;
     }
+    const recording = deliveryCount > 1 ? this.#host.delivering(job.messages) : undefined;
+    if (recording) recording.then(() => this.#begin(job, deliveryCount));
+    else this.#begin(job, deliveryCount);
+  }
+
+  #begin(job: Job, deliveryCount: number): void {
     let result: unknown;
     try {
       result = this.#call(job, 1, deliveryCount);

@@ -14,6 +14,7 @@ const KEYS: Record<keyof Supports, true> = {
   headers: true,
   timestamps: true,
   binaryPayloads: true,
+  deliveryCount: true,
 };
 
 const SUPPORTS_KEYS = Object.keys(KEYS) as (keyof Supports)[];

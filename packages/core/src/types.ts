@@ -23,9 +23,10 @@ export interface Message extends MessageHeader {
   /** Extra fields stored with the message; `{}` where a backend has none. */
   headers: Readonly<Record<string, string>>;
   /**
-   * How many times the group has delivered this message, this delivery included (1 the first
-   * time), where the backend counts deliveries; absent elsewhere. A run's handlers get the count
-   * it uses as `ctx.deliveryCount`.
+   * How many times the group has handed this message out, this time included: 1 the first time,
+   * and always 1 where a backend keeps no count (see `supports.deliveryCount`). A message read
+   * ahead and never handed out before a crash or a failover may count one more (never more than
+   * one). A run's handlers get it as `ctx.deliveryCount`; `deadLetter.maxDeliveries` acts on it.
    */
   readonly deliveryCount?: number;
   /** The payload as UTF-8; rejects invalid UTF-8 with INVALID_PAYLOAD. */
@@ -237,6 +238,11 @@ export interface Supports {
   timestamps: boolean;
   /** Any bytes make a payload (stdio carries UTF-8 text lines only). */
   binaryPayloads: boolean;
+  /**
+   * A group counts the deliveries of a message (`message.deliveryCount`) across consumers, so a
+   * message handed out again, to this member or another, counts more than 1.
+   */
+  deliveryCount: boolean;
 }
 
 export interface Streamer extends AsyncDisposable {

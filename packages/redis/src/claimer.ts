@@ -1,6 +1,6 @@
 import { isConnectionError, toStreamerError } from './connection.js';
 import { compareEntryIds } from './entry-id.js';
-import { claimIdlePage } from './groups.js';
+import { takePending } from './groups.js';
 import { decodeEntry } from './layout.js';
 import type { ReadContext } from './reader.js';
 import type { Source } from './sources.js';
@@ -19,24 +19,34 @@ export async function claimIdle(ctx: ReadContext, sources: Source[]): Promise<vo
       for (let start: string | undefined = '-'; start !== undefined; ) {
         await ctx.queue.untilShorterThan(batchSize);
         if (ctx.signal.aborted || ctx.queue.closed) return;
-        const page = await claimIdlePage(
+        const page = await takePending(
           ctx.redis,
           source.key,
           group!,
           consumerId,
-          autoClaimIdleMs,
-          batchSize,
           start,
+          batchSize,
+          autoClaimIdleMs,
         );
         if (ctx.signal.aborted) return; // claimed but not handed out: they go to the next claimer
-        for (const [rawId, fields] of page.entries) {
+        for (const [i, [rawId, fields]] of page.entries.entries()) {
+          if (fields === null) continue; // deleted while pending: XCLAIM dropped it
           const id = rawId.toString();
           if (compareEntryIds(id, source.pushed) > 0) source.claimed.add(id);
+          const count = page.counts[i] + 1; // recorded when handed out (RedisConsumer._delivering)
           ctx.queue.push(
-            decodeEntry(source.key, source.stream, source.shard, id, fields, ctx.messageField),
+            decodeEntry(
+              source.key,
+              source.stream,
+              source.shard,
+              id,
+              fields,
+              ctx.messageField,
+              count,
+            ),
           );
         }
-        start = page.next;
+        start = page.end ? undefined : `(${page.last}`;
       }
     } catch (error) {
       // Redis away: the next round claims again. Anything else is for the user to see.

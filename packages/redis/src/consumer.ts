@@ -16,7 +16,7 @@ import {
 import { claimIdle } from './claimer.js';
 import { isConnectionError, type Lifecycle, toStreamerError } from './connection.js';
 import { idBefore, sequenceToEntryId } from './entry-id.js';
-import { ackEntries, setGroupId } from './groups.js';
+import { ackEntries, countDelivery, setGroupId } from './groups.js';
 import { RedisMessage } from './layout.js';
 import { optionalBoolean, type StreamerConfig } from './options.js';
 import { type ReadContext, ReadLoop } from './reader.js';
@@ -50,9 +50,6 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
   #discoverTimer: ReturnType<typeof setInterval> | undefined;
   #claimTimer: ReturnType<typeof setInterval> | undefined;
   #claiming: Promise<void> = Promise.resolve();
-  /** autoCommit 'immediate': delivered messages waiting for their XACK. */
-  #delivered: RedisAck[] = [];
-  #acking: Promise<void> | undefined;
 
   private constructor(
     redis: Topology,
@@ -203,24 +200,15 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
         signal?.aborted ? Promise.reject(abortError(signal)) : this._next(signal),
       );
     }
-    // The hot path: nothing to filter or ack per message.
-    if (this.assignments.size === 0 && !this.#acksOnDelivery) return this.queue.shift(signal);
-    return this.#nextChecked(signal);
+    // The hot path: nothing to filter per message.
+    if (this.assignments.size === 0) return this.queue.shift(signal);
+    return this.#nextAssigned(signal);
   }
 
-  get #acksOnDelivery(): boolean {
-    return this.options.group !== undefined && this.options.autoCommit === 'immediate';
-  }
-
-  async #nextChecked(signal: AbortSignal | undefined): Promise<Message> {
+  async #nextAssigned(signal: AbortSignal | undefined): Promise<Message> {
     for (;;) {
       const message = await this.queue.shift(signal);
-      if (!this.isAssigned(message.streamKey, message.shardId)) continue;
-      if (this.#acksOnDelivery) {
-        this.#delivered.push(message); // acked within a tick: the message itself is its ref
-        this.#acking ??= this.#ackDelivered();
-      }
-      return message;
+      if (this.isAssigned(message.streamKey, message.shardId)) return message;
     }
   }
 
@@ -231,8 +219,7 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
     this.queue.abort(new StreamerError('CONSUMER_ENDED', 'Consumer has ended'));
     const loops = [...this.#loops.values()];
     for (const loop of loops) loop.close();
-    await Promise.allSettled([...loops.map((l) => l.done), this.#claiming, this.#acking]);
-    await this.#ackDelivered().catch(() => {});
+    await Promise.allSettled([...loops.map((l) => l.done), this.#claiming]);
   }
 
   protected override _ackRef(message: MessageHeader): RedisAck {
@@ -329,16 +316,30 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
     }
   }
 
-  /** autoCommit 'immediate': what next() handed out is acked in one XACK per key, a tick later. */
-  async #ackDelivered(): Promise<void> {
-    await Promise.resolve();
-    while (this.#delivered.length > 0) {
-      const batch = this.#delivered.splice(0);
-      await this._commit(batch).catch((error) =>
-        this.report(toStreamerError(error, 'XACK failed')),
-      );
+  /**
+   * Replayed or claimed entries reach a handler: their times-delivered becomes the count they
+   * carry. Counted here, not by the read: one XCLAIM per handed-out count, not per page.
+   */
+  protected override _delivering(messages: readonly Message[]): Promise<void> {
+    const byKeyAndCount = new Map<string, { key: string; count: number; ids: string[] }>();
+    for (const m of messages) {
+      if (!(m instanceof RedisMessage) || m.deliveryCount <= 1) continue;
+      const slot = `${m.deliveryCount}\u0000${m.redisKey}`;
+      let entry = byKeyAndCount.get(slot);
+      if (!entry)
+        byKeyAndCount.set(slot, (entry = { key: m.redisKey, count: m.deliveryCount, ids: [] }));
+      entry.ids.push(m.entryId);
     }
-    this.#acking = undefined;
+    const { group, consumerId } = this.options;
+    return Promise.all(
+      [...byKeyAndCount.values()].map(({ key, count, ids }) =>
+        countDelivery(this.redis, key, group!, consumerId, ids, count),
+      ),
+    ).then(
+      () => {},
+      // The handler runs anyway: a count not recorded only delays the dead letters.
+      (error) => this.report(toStreamerError(error, 'Counting a delivery (XCLAIM) failed')),
+    );
   }
 
   /** A failure as the user should see it: WRONGTYPE names the keys that are not streams. */

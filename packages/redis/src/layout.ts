@@ -69,15 +69,17 @@ export class RedisMessage extends StreamMessage {
     headers: Readonly<Record<string, string>> | undefined,
     redisKey: string,
     entryId: string,
+    deliveryCount?: number,
   ) {
-    super(streamKey, shardId, sequence, timestamp, payload, headers);
+    super(streamKey, shardId, sequence, timestamp, payload, headers, deliveryCount);
     this.redisKey = redisKey;
     this.entryId = entryId;
   }
 }
 
 /**
- * A message from an entry as XREAD returns it (`[id, [field, value, …]]`, all Buffers).
+ * A message from an entry as XREAD returns it (`[id, [field, value, …]]`, all Buffers), handed
+ * out for the `deliveryCount`th time.
  * `messageField` comes as bytes, so field names are compared without decoding them. An entry
  * without the message field (written by someone else) keeps every field as a header.
  */
@@ -88,6 +90,7 @@ export function decodeEntry(
   id: string,
   fields: Buffer[] | null,
   messageField: Buffer,
+  deliveryCount = 1,
 ): RedisMessage {
   const { sequence, ms } = entrySequence(id);
   let payload: Buffer = EMPTY;
@@ -111,6 +114,7 @@ export function decodeEntry(
     headers ? Object.freeze(headers) : undefined,
     key,
     id,
+    deliveryCount,
   );
 }
 

@@ -7,7 +7,7 @@ import {
   sleep,
 } from '@streamer/core/backend';
 import { isConnectionError, toStreamerError } from './connection.js';
-import { ackEntries, type RawEntry } from './groups.js';
+import { ackEntries, type RawEntry, takePending } from './groups.js';
 import { decodeEntry, type RedisMessage } from './layout.js';
 import type { Source } from './sources.js';
 import type { Reader, Topology } from './topology.js';
@@ -28,6 +28,8 @@ const READ_OPTIONS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TY
 interface ReadResult {
   reply: ReadReply;
   replay: boolean;
+  /** A replay: each entry's times-delivered, by id. */
+  counts?: Map<string, number>;
 }
 
 /** How long reads go through node-redis' ASK handling once a slot is being migrated. */
@@ -235,22 +237,46 @@ export class ReadLoop {
 
   async #readGroup(active: Source[], block: boolean): Promise<ReadResult> {
     const replaying = active.filter((s) => s.replaying);
-    const sources = replaying.length > 0 ? replaying : active;
+    if (replaying.length > 0) return this.#replay(replaying);
     const { batchSize, consumerId } = this.#ctx.options;
     const args = ['XREADGROUP', 'GROUP', this.#group!, consumerId, 'COUNT', String(batchSize)];
     args.push('STREAMS');
-    for (const s of sources) args.push(s.key);
-    for (const s of sources) args.push(s.cursor);
-    // Replaying our own pending list returns at once; only reads of new entries block.
-    const reply = await this.#send(sources, args, block && replaying.length === 0);
-    // A key absent from the reply, or with no entries, has no more pending entries for us.
-    for (const s of replaying) {
-      if (!reply?.get(s.key)?.length) {
+    for (const s of active) args.push(s.key);
+    for (const s of active) args.push(s.cursor);
+    return { reply: await this.#send(active, args, block), replay: false };
+  }
+
+  /**
+   * A page of our own pending list per key, read without counting a delivery (see
+   * `takePending`); a key whose list is done goes on with new entries.
+   */
+  async #replay(sources: Source[]): Promise<ReadResult> {
+    const { batchSize, consumerId } = this.#ctx.options;
+    const pages = await Promise.all(
+      sources.map((s) =>
+        takePending(
+          this.#ctx.redis,
+          s.key,
+          this.#group!,
+          consumerId,
+          s.cursor === '0' || s.cursor === '0-0' ? '-' : `(${s.cursor}`,
+          batchSize,
+        ),
+      ),
+    );
+    const reply: NonNullable<ReadReply> = new Map();
+    const counts = new Map<string, number>();
+    for (const [i, s] of sources.entries()) {
+      const page = pages[i];
+      for (const [j, [id]] of page.entries.entries()) counts.set(id.toString(), page.counts[j]);
+      reply.set(s.key, page.entries);
+      if (page.last !== undefined) s.cursor = page.last;
+      if (page.end) {
         s.replaying = false;
         s.cursor = '>';
       }
     }
-    return { reply, replay: replaying.length > 0 };
+    return { reply, replay: true, counts };
   }
 
   /** Moves the cursors past a reply, so the next read can go out before it is decoded. */
@@ -259,8 +285,7 @@ export class ReadLoop {
     for (const [key, entries] of reply ?? []) {
       const source = this.sources.find((s) => s.key === key);
       if (!source || entries.length === 0) continue;
-      if (this.#group === undefined || replay)
-        source.cursor = entries[entries.length - 1][0].toString();
+      if (this.#group === undefined) source.cursor = entries[entries.length - 1][0].toString();
       else if (entries.length >= this.#ctx.options.batchSize) this.#flowing = true;
     }
   }
@@ -270,10 +295,11 @@ export class ReadLoop {
     const unqueued = this.#unqueued;
     this.#unqueued = undefined;
     if (unqueued === undefined || unqueued.epoch !== this.#ctx.epoch || this.#stopped) return;
-    for (const { reply, replay } of unqueued.results) if (reply) this.#accept(reply, replay);
+    for (const { reply, replay, counts } of unqueued.results)
+      if (reply) this.#accept(reply, replay, counts);
   }
 
-  #accept(reply: NonNullable<ReadReply>, replay: boolean): void {
+  #accept(reply: NonNullable<ReadReply>, replay: boolean, counts?: Map<string, number>): void {
     const { queue, messageField } = this.#ctx;
     const gone: [string, string][] = [];
     for (const [key, entries] of reply) {
@@ -287,7 +313,9 @@ export class ReadLoop {
           continue;
         }
         if (replay && claimed.size > 0 && claimed.delete(id)) continue; // already handed out
-        queue.push(decodeEntry(key, source.stream, source.shard, id, fields, messageField));
+        // A replayed entry counts its next delivery, recorded when it is handed out.
+        const count = counts ? (counts.get(id) ?? 0) + 1 : 1;
+        queue.push(decodeEntry(key, source.stream, source.shard, id, fields, messageField, count));
       }
       source.pushed = entries[entries.length - 1][0].toString();
       // New entries come after everything claimed (claims are of entries delivered before).

@@ -26,6 +26,7 @@ export const REDIS_SUPPORTS: Supports = defineSupports({
   headers: true,
   timestamps: true,
   binaryPayloads: true,
+  deliveryCount: true,
 });
 
 /**

@@ -1,7 +1,7 @@
 // Faults on a redis-server of our own (AOF fsynced on every write, so an acknowledged write
 // survives kill -9): kill and restart it, kill the reader's connection, pause it.
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
-import type { Receipt, StreamerError } from '@streamer/core';
+import type { Message, Receipt, StreamerError } from '@streamer/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisStreamer } from '../src/index.js';
 import { freshKey, maybeNext, open, range, redisCli, take, texts } from './support/helpers.js';
@@ -260,6 +260,29 @@ describe('faults (own server)', () => {
     expect(texts(got)).toEqual(range(1000));
     expect(await pending(key)).toBe('0');
     expect(errors.filter((message) => message.startsWith('XACK in group'))).toEqual([]);
+    await s.disconnect();
+  });
+
+  it("autoCommit 'immediate': an XACK that failed while Redis was down is retried, not lost", async () => {
+    const s = await open(server.url, options);
+    const key = freshKey('kimmediate');
+    const p = await s.createProducer(key);
+    await Promise.all(range(200).map((t) => p.send(t)));
+    const c = await s.createConsumer(key, { ...group, autoCommit: 'immediate' });
+    const got = await take(c, 10);
+    await until(async () => Number(await pending(key)) >= 40); // a page read ahead, the 10 acked
+    await server.kill();
+    // From the read-ahead: their acks go out while Redis is gone, and fail.
+    got.push(...(await take(c, 15)));
+    await reconnectAttempts(s, 3);
+    await server.start();
+    const ids = new Set(got.map((m) => (m as Message & { entryId: string }).entryId));
+    const stillPending = async () => {
+      const lines = (await cli('XPENDING', key, 'g', '-', '+', '1000')).split('\n');
+      return lines.filter((line) => ids.has(line)).length;
+    };
+    await until(async () => (await stillPending()) === 0);
+    await c.end();
     await s.disconnect();
   });
 
