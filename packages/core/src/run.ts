@@ -198,6 +198,11 @@ export class Runner implements Run {
   readonly #waiting: Job[] = [];
   readonly #stop = new AbortController();
   readonly #room = new Signal();
+  readonly #firstCall: MessageContext = Object.freeze({
+    attempt: 1,
+    deliveryCount: 1,
+    signal: this.#stop.signal,
+  });
   readonly #stats: RunStats = { processed: 0, failed: 0, retried: 0, deadLettered: 0, inFlight: 0 };
   #paused = false;
   #running = 0;
@@ -494,7 +499,11 @@ export class Runner implements Run {
   #call(job: Job, attempt: number, deliveryCount: number): unknown {
     const signal = this.#stop.signal;
     if (this.#o.eachMessage) {
-      const ctx: MessageContext = { attempt, deliveryCount, signal };
+      // Most calls are a first attempt at a first delivery: one shared context, not one each.
+      const ctx: MessageContext =
+        attempt === 1 && deliveryCount === 1
+          ? this.#firstCall
+          : Object.freeze({ attempt, deliveryCount, signal });
       return this.#o.eachMessage(job.messages[0], ctx);
     }
     const ctx: BatchContext = {

@@ -48,7 +48,9 @@ async function send(key: string, texts: string[]) {
 }
 
 describe('run() with members that crash (child processes)', () => {
-  it('a poison message that kills its process on every delivery reaches the dead letters after maxDeliveries restarts', async () => {
+  it('a poison message that kills its process on every delivery reaches the dead letters after maxDeliveries restarts', {
+    timeout: 60_000,
+  }, async () => {
     const key = freshKey('poison');
     const dlq = freshKey('poison-dead');
     const texts = ['m0', 'm1', 'm2', 'm3', 'poison', 'm5', 'm6', 'm7', 'm8', 'm9'];
@@ -64,7 +66,7 @@ describe('run() with members that crash (child processes)', () => {
     };
     const run = { deadLetter: { stream: dlq, maxDeliveries: 3 } };
     const lines: string[] = []; // every member's, in order
-    const letter = take(dead, 1);
+    const letter = take(dead, 1, 50_000); // four processes start meanwhile
     let kills = 0;
     for (;;) {
       const m = member(key, consumer, run, 'poison');

@@ -1,0 +1,104 @@
+// What the run() benchmarks of every backend measure (core's, file's and redis' bench/), on a
+// stream the caller filled: run({ eachMessage }) at concurrency 1 against a plain `for await`
+// loop that acks each message, and a handler that awaits 1 ms at concurrency 32 against 1. Each
+// round reads in a fresh resumable group with autoCommit 'disabled' (both ack every message and
+// commit once, at the end); rounds alternate, and the ratios are of medians, so the machine's
+// other load hits both sides alike.
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+let groups = 0;
+const consumer = (streamer, stream) =>
+  streamer.createConsumer(stream, {
+    mode: 'resumable',
+    group: `bench-${process.pid}-${++groups}`,
+    start: 'earliest',
+    autoCommit: 'disabled',
+  });
+
+/** Messages per second of `fn(count)`. */
+async function rate(count, fn) {
+  const start = process.hrtime.bigint();
+  await fn(count);
+  return count / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+function loop(streamer, stream) {
+  return async (count) => {
+    const c = await consumer(streamer, stream);
+    let n = 0;
+    for await (const message of c) {
+      n += message.payload.length >= 0 ? 1 : 0;
+      c.ack(message);
+      if (n === count) break; // ends the consumer, which commits
+    }
+  };
+}
+
+function run(streamer, stream, options, handler) {
+  return async (count) => {
+    const c = await consumer(streamer, stream);
+    let n = 0;
+    let finished;
+    const all = new Promise((resolve) => {
+      finished = resolve;
+    });
+    const r = c.run({
+      ...options,
+      eachMessage: async (message) => {
+        await handler?.(message);
+        if (++n === count) finished();
+      },
+    });
+    await all;
+    await r.stop();
+    await c.end();
+  };
+}
+
+const sleep1 = () => new Promise((resolve) => setTimeout(resolve, 1));
+
+/**
+ * Alternating rounds of each case on `stream` (at least `count` messages). Returns msgs/s
+ * medians and the two ratios: run / loop, and concurrency 32 / 1 with a 1 ms handler.
+ */
+export async function measureProcessing(streamer, stream, { count, rounds = 5, slowCount = 300 }) {
+  const cases = {
+    loop: [loop(streamer, stream), count],
+    run: [run(streamer, stream, {}), count],
+    slow1: [run(streamer, stream, { concurrency: 1 }, sleep1), slowCount],
+    slow32: [run(streamer, stream, { concurrency: 32, ordering: 'none' }, sleep1), slowCount * 32],
+  };
+  const rates = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
+  for (const [fn, n] of Object.values(cases)) await fn(Math.min(n, 1000)); // warm-up
+  for (let i = 0; i < rounds; i++) {
+    for (const [name, [fn, n]] of Object.entries(cases)) rates[name].push(await rate(n, fn));
+  }
+  const m = Object.fromEntries(Object.entries(rates).map(([name, r]) => [name, median(r)]));
+  return { ...m, runVsLoop: m.run / m.loop, concurrencyGain: m.slow32 / m.slow1 };
+}
+
+/** Prints what measureProcessing measured, as a table. */
+export function printProcessing(backend, m) {
+  const fmt = (n) => Math.round(n).toLocaleString('en-US');
+  console.table([
+    { backend, case: 'for await + ack', 'msgs/s': fmt(m.loop), ratio: '1.00x' },
+    {
+      backend,
+      case: 'run({ eachMessage }), concurrency 1',
+      'msgs/s': fmt(m.run),
+      ratio: `${m.runVsLoop.toFixed(2)}x (target >= 0.9x)`,
+    },
+    { backend, case: 'handler awaits 1 ms, concurrency 1', 'msgs/s': fmt(m.slow1), ratio: '1.00x' },
+    {
+      backend,
+      case: 'handler awaits 1 ms, concurrency 32',
+      'msgs/s': fmt(m.slow32),
+      ratio: `${m.concurrencyGain.toFixed(1)}x (target >= 20x)`,
+    },
+  ]);
+}
