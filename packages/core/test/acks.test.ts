@@ -25,8 +25,13 @@ const header = (n: number): MessageHeader => ({
   timestamp: new Date(),
 });
 
-function tracker(mode: 'delayed' | 'rolling' | 'disabled', delayMs = 0, intervalMs = 10) {
+function tracker(
+  mode: 'immediate' | 'delayed' | 'rolling' | 'disabled',
+  delayMs = 0,
+  intervalMs = 10,
+) {
   const committed: bigint[] = [];
+  const batches: bigint[][] = [];
   const acks = new AckTracker(
     mode,
     delayMs,
@@ -34,12 +39,32 @@ function tracker(mode: 'delayed' | 'rolling' | 'disabled', delayMs = 0, interval
     (h) => h.sequence,
     async (batch) => {
       committed.push(...batch);
+      batches.push(batch);
     },
   );
-  return { acks, committed };
+  return { acks, committed, batches };
 }
 
+const turns = async (n: number) => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
 describe('AckTracker', () => {
+  it("'immediate' commits what one turn delivered in one commit; under a run, what was acked", async () => {
+    const { acks, batches } = tracker('immediate');
+    acks.delivered(header(1));
+    acks.delivered(header(2));
+    acks.ack(header(2)); // acked on delivery already
+    await turns(2); // committed on its own, no commit() asked for
+    expect(batches).toEqual([[1n, 2n]]);
+    acks.running = true;
+    acks.delivered(header(3)); // handed to a handler: not done yet
+    acks.ack(header(4));
+    await turns(2); // committed on its own, no commit() asked for
+    expect(batches).toEqual([[1n, 2n], [4n]]);
+    await acks.end();
+  });
+
   it("'delayed' acks on delivery and commits once the delay has passed", async () => {
     const { acks, committed } = tracker('delayed', 50, 10);
     acks.delivered(header(1));
