@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { createClient, createCluster } from '@redis/client';
 import { connect } from '@streamer/core';
 import '@streamer/redis';
-import { median, timed } from './measure.mjs';
+import { median, produceRate, timed } from './measure.mjs';
 
 const N = Number(process.env.BENCH_N ?? 200_000);
 const SHARDS = Number(process.env.BENCH_SHARDS ?? 6);
@@ -131,17 +131,10 @@ async function rawRead(cluster, key) {
   );
 }
 
-async function produce(s, key, options = {}) {
-  const p = await s.createProducer(key, { shards: SHARDS, ...options });
-  const rate = await timed(N, async () => {
-    for (let i = 0; i < N; i++) {
-      if (p.pending >= 1000) await p.ready();
-      p.send(payload);
-    }
-    await p.flush();
-  });
-  await p.end();
-  return rate;
+function produce(s, key, options = {}) {
+  return s
+    .createProducer(key, { shards: SHARDS, ...options })
+    .then((p) => produceRate(p, N, payload));
 }
 
 async function consume(s, key, options) {

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { createClient } from '@redis/client';
 import { connect } from '@streamer/core';
 import '@streamer/redis';
-import { median, timed } from './measure.mjs';
+import { median, produceRate, timed } from './measure.mjs';
 
 const N = Number(process.env.BENCH_N ?? 200_000);
 const MEMORY_N = Number(process.env.BENCH_MEMORY_N ?? 1_000_000);
@@ -87,19 +87,8 @@ async function measure(size) {
   const record = (name, value) => {
     (runs[name] ??= []).push(value);
   };
-  const produce = async (options) => {
-    const p = await s.createProducer(key(), options);
-    const rate = await timed(N, async () => {
-      for (let i = 0; i < N; i++) {
-        // ready() only when it may wait: an await per message costs a turn of the microtasks.
-        if (p.pending >= 1000) await p.ready();
-        p.send(payload);
-      }
-      await p.flush();
-    });
-    await p.end();
-    return rate;
-  };
+  const produce = async (options) =>
+    produceRate(await s.createProducer(key(), options), N, payload);
   let kb;
   for (let round = 0; round < ROUNDS; round++) {
     // (b) the best hand-written pipelining: 1000 xAdds in flight, command timeout off.
