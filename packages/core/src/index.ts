@@ -1,6 +1,17 @@
 // What users call. Backend authors find their kit in `@streamer/core/backend` (./backend.ts).
 export { BACKEND_PACKAGES, connect, registerBackend } from './connect.js';
 export {
+  CHANNELS,
+  type CommitEvent,
+  type ConnectionEvent,
+  type ConnectionState,
+  type ProcessEvent,
+  type ReceiveEvent,
+  type SendEvent,
+  setTraceContextHook,
+  type TraceContextHook,
+} from './diagnostics.js';
+export {
   ERROR_CODES,
   type ErrorCode,
   isStreamerError,
