@@ -21,6 +21,7 @@ export {
 export { MEMORY_SUPPORTS, memoryBackend } from './memory.js';
 export { json, text } from './message.js';
 export { validateConsumerOptions } from './options.js';
+export { DEAD_LETTER_HEADERS } from './run.js';
 export {
   isValidShardId,
   isValidStreamKey,

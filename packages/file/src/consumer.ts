@@ -1,4 +1,4 @@
-import { type Message, type SeqPos, StreamerError, type StreamKey } from '@streamer/core';
+import { type Lag, type Message, type SeqPos, StreamerError, type StreamKey } from '@streamer/core';
 import {
   AbstractConsumer,
   type AckRef,
@@ -9,6 +9,7 @@ import { Cursor, type CursorTarget } from './cursor.js';
 import type { FileMessage } from './format.js';
 import { HEADER_SIZE } from './format.js';
 import type { GroupMember, LoadBalancer } from './group.js';
+import { fileLag } from './lag.js';
 import { type GroupOffsets, loadOffsets, saveOffsets, sidecarPath } from './offsets.js';
 import type { ReadOptions } from './options.js';
 import { untilRoom } from './room.js';
@@ -122,6 +123,15 @@ export class FileConsumer extends AbstractConsumer {
     return this.#sidecar === undefined && !this.#reassigned
       ? this.#queue.shift(signal)
       : this.#take(signal);
+  }
+
+  /** Read by this consumer's own cursor (not a loadBalanced member's share): see fileLag. */
+  protected override async _lag(): Promise<Lag[]> {
+    if (!this.#cursor) return super._lag();
+    const named = this.streams.filter((s) => s !== WILDCARD);
+    return fileLag(named, await this.#cursor.behind(), this.#queue.items(), (stream, shard) =>
+      this.#wants({ streamKey: stream, shardId: shard }),
+    );
   }
 
   protected override _assignmentsChanged(): void {
