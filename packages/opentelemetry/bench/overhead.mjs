@@ -41,14 +41,10 @@ async function produce(core) {
   return { sent, consumed };
 }
 
-async function rounds_(label, core) {
-  const out = { sent: [], consumed: [] };
-  for (let r = 0; r < rounds; r++) {
-    const { sent, consumed } = await produce(core);
-    out.sent.push(sent);
-    out.consumed.push(consumed);
-  }
-  return out;
+async function measureInto(core, into) {
+  const { sent, consumed } = await produce(core);
+  into.sent.push(sent);
+  into.consumed.push(consumed);
 }
 
 await produce(current); // warm up both
@@ -80,7 +76,8 @@ const tracerProvider = new BasicTracerProvider({
 });
 instrumentation.setTracerProvider(tracerProvider);
 instrumentation.setMeterProvider(new MeterProvider());
-const traced = await rounds_('otel', current);
+const traced = { sent: [], consumed: [] };
+for (let r = 0; r < rounds; r++) await measureInto(current, traced);
 instrumentation.disable();
 await tracerProvider.shutdown();
 
