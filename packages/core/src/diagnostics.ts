@@ -191,6 +191,11 @@ function traced<E extends { result?: unknown; error?: unknown }>(
   });
 }
 
+/** Whether anyone listens on `streamer:receive`: for a backend that has to count before publishing. */
+export function receiving(): boolean {
+  return receiveChannel.hasSubscribers;
+}
+
 /** For backends: a page of `count` messages of one stream and shard reached a consumer. */
 export function publishReceive(
   backend: string,

@@ -3,7 +3,9 @@ import {
   AbstractConsumer,
   type AckRef,
   AsyncQueue,
+  publishReceive,
   type ResolvedConsumerOptions,
+  receiving,
 } from '@streamer/core/backend';
 import { Cursor, type CursorTarget } from './cursor.js';
 import type { FileMessage } from './format.js';
@@ -62,6 +64,7 @@ export class FileConsumer extends AbstractConsumer {
       wants: (message) => this.#wants(message),
       deliver: async (batch, stop) => {
         for (const m of batch) this.#queue.push(m);
+        publishPage(options.group, batch);
         await untilRoom(this.#queue, readAhead, stop);
       },
       damaged: (error) => this.#queue.pushError(error),
@@ -230,5 +233,25 @@ export class FileConsumer extends AbstractConsumer {
       [...state.offsets.positions].map(([stream, shards]) => [stream, new Map(shards)]),
     );
     await cursor.resume(state.offsets.from, committed);
+  }
+}
+
+/**
+ * `streamer:receive` for a batch read from the file, whose streams interleave: one event per run
+ * of consecutive messages of one stream and shard.
+ */
+function publishPage(group: string | undefined, batch: FileMessage[]): void {
+  if (!receiving()) return;
+  let start = 0;
+  for (let i = 1; i <= batch.length; i++) {
+    const first = batch[start];
+    if (
+      i < batch.length &&
+      batch[i].streamKey === first.streamKey &&
+      batch[i].shardId === first.shardId
+    )
+      continue;
+    publishReceive('file', group, first.streamKey, first.shardId, i - start);
+    start = i;
   }
 }

@@ -3,6 +3,7 @@ import { type ShardId, StreamerError, type StreamKey } from '@streamer/core';
 import {
   type AsyncQueue,
   backoffDelay,
+  publishReceive,
   type ResolvedConsumerOptions,
   sleep,
 } from '@streamer/core/backend';
@@ -289,6 +290,7 @@ export class ReadLoop {
         if (replay && claimed.size > 0 && claimed.delete(id)) continue; // already handed out
         queue.push(decodeEntry(key, source.stream, source.shard, id, fields, messageField));
       }
+      publishReceive('redis', this.#group, source.stream, source.shard, entries.length);
       source.pushed = entries[entries.length - 1][0].toString();
       // New entries come after everything claimed (claims are of entries delivered before).
       if (!replay) claimed.clear();

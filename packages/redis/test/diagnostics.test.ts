@@ -1,6 +1,6 @@
 // streamer:connection events across a restart of a redis-server of our own, and consumer.lag().
 import diagnostics from 'node:diagnostics_channel';
-import { CHANNELS, type ConnectionEvent } from '@streamer/core';
+import { CHANNELS, type ConnectionEvent, type ReceiveEvent } from '@streamer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshKey, streamers } from './support/helpers.js';
 import { TestServer } from './support/server.js';
@@ -34,6 +34,33 @@ describe('streamer:connection', () => {
       });
     } finally {
       diagnostics.unsubscribe(CHANNELS.connection, listener);
+    }
+  });
+});
+
+describe('streamer:receive', () => {
+  it('publishes each page read, with its stream, shard, group and count', async () => {
+    const seen: ReceiveEvent[] = [];
+    const listener = (event: unknown) => seen.push(event as ReceiveEvent);
+    diagnostics.subscribe(CHANNELS.receive, listener);
+    try {
+      const streamer = await open();
+      const stream = freshKey();
+      const producer = await streamer.createProducer(stream);
+      for (let i = 0; i < 7; i++) producer.send(`m${i}`);
+      await producer.flush();
+      const consumer = await streamer.createConsumer(stream, {
+        mode: 'resumable',
+        group: 'g',
+        start: 'earliest',
+        batchSize: 5,
+      });
+      for (let i = 0; i < 7; i++) await consumer.next();
+      const mine = seen.filter((e) => e.stream === stream);
+      expect(mine.map((e) => e.count)).toEqual([5, 2]);
+      expect(mine[0]).toMatchObject({ backend: 'redis', group: 'g', shard: 0 });
+    } finally {
+      diagnostics.unsubscribe(CHANNELS.receive, listener);
     }
   });
 });
