@@ -13,6 +13,8 @@ export interface AckTrackerOptions {
   timeoutMs?: number;
   /** A timed commit failed; its acks are kept and retried by the next commit. */
   onTimedFailure?: (error: unknown) => void;
+  /** A commit of `count` acks, asked for at `startedAt` (performance.now()), finished or failed for good. */
+  onCommitted?: (count: number, startedAt: number, error: unknown) => void;
 }
 
 /**
@@ -43,6 +45,7 @@ export class AckTracker<Ack> {
   readonly #commitFn: CommitFn<Ack>;
   readonly #timeoutMs: number;
   readonly #onTimedFailure: (error: unknown) => void;
+  readonly #onCommitted: ((count: number, startedAt: number, error: unknown) => void) | undefined;
   /** Aborted by giveUp(): a commit stops waiting for the backend to come back. */
   readonly #giveUp = new AbortController();
   /** What commit needs of each acked message, and when it was acked, as parallel arrays. */
@@ -75,6 +78,7 @@ export class AckTracker<Ack> {
     this.#commitFn = commit;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#onTimedFailure = options.onTimedFailure ?? (() => {});
+    this.#onCommitted = options.onCommitted;
     if (mode === 'delayed' || mode === 'rolling') {
       this.#timer = setInterval(() => this.#auto(), Math.max(intervalMs, 1));
       this.#timer.unref?.();
@@ -172,9 +176,12 @@ export class AckTracker<Ack> {
       if (n === 0) return;
       const batch = this.#acked.splice(0, n);
       const at = this.#ackedAt.splice(0, n);
+      const startedAt = performance.now();
       try {
         await this.#commitRetrying(batch, deadline, awaited);
+        this.#onCommitted?.(n, startedAt, undefined);
       } catch (error) {
+        this.#onCommitted?.(n, startedAt, error);
         // Keep them, first in line, for the next commit.
         this.#acked = batch.concat(this.#acked);
         this.#ackedAt = at.concat(this.#ackedAt);

@@ -26,6 +26,14 @@ export class AsyncQueue<T> {
     return this.#items.length - this.#head;
   }
 
+  /** The buffered items, oldest first (not the errors): what a consumer has read and not handed out. */
+  *items(): Iterable<T> {
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const item = this.#items[i];
+      if (!(item instanceof Failure)) yield item;
+    }
+  }
+
   get closed(): boolean {
     return this.#closed !== undefined;
   }

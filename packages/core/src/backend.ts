@@ -5,6 +5,7 @@
 export { AckTracker, type AckTrackerOptions, type CommitFn } from './acks.js';
 export { AsyncQueue } from './async-queue.js';
 export { AbstractConsumer, type AckRef } from './consumer.js';
+export { publishConnection, publishReceive, receiving } from './diagnostics.js';
 export { abortError, describeValue, invalidArgument } from './errors.js';
 export { type GroupMember, InProcessGroup } from './group.js';
 export { pickShard, stableHash } from './hash.js';

@@ -1,11 +1,14 @@
 import { AckTracker } from './acks.js';
+import { publishCommit, traceProcess, tracingProcess } from './diagnostics.js';
 import { abortError, invalidArgument, isStreamerError, StreamerError } from './errors.js';
 import { type Endable, giveUp, madeBy, onEnd } from './internal.js';
+import { totalLag } from './lag.js';
 import type { ResolvedConsumerOptions } from './options.js';
 import { Runner, resolveRunOptions, runningError } from './run.js';
 import { validateShardId, validateStreamKey } from './stream-key.js';
 import type {
   Consumer,
+  Lag,
   Message,
   MessageHeader,
   NextOptions,
@@ -92,7 +95,12 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
         options.autoCommitIntervalMs,
         (message) => this._ackRef(message),
         (acked) => this._commit(acked),
-        { timeoutMs: options.commitTimeoutMs, onTimedFailure: (error) => this._reportError(error) },
+        {
+          timeoutMs: options.commitTimeoutMs,
+          onTimedFailure: (error) => this._reportError(error),
+          onCommitted: (count, startedAt, error) =>
+            publishCommit(this.#backendName, options.group, count, startedAt, error),
+        },
       );
     }
     options.signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -146,6 +154,15 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
    */
   protected _delivering(_messages: readonly Message[]): Promise<void> | undefined {
     return undefined;
+  }
+
+  /**
+   * Per stream and shard this consumer reads, how many messages are stored after what it (its
+   * group, in group modes) has read, counting what it read ahead and has not handed out (see
+   * `lag()`). By default: undefined for each stream, where a backend cannot tell.
+   */
+  protected _lag(): Promise<Lag[]> {
+    return Promise.resolve(this.streams.map((stream) => ({ stream, shard: 0, lag: undefined })));
   }
 
   /** Called after `assignments` changed. */
@@ -213,12 +230,57 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
       batchSize: this.options.batchSize,
       createProducer: () => streamer!.createProducer(),
       headers: streamer?.supports.headers ?? false,
+      trace: (messages, attempt, deliveryCount, call) =>
+        traceProcess(this.#processEvent(messages, attempt, deliveryCount), call),
       finished: () => {
         if (acks) acks.running = false;
         this.#run = undefined;
       },
     });
     return this.#run;
+  }
+
+  /**
+   * Calls `fn(message)` as one traced handler call (TracingChannel `streamer:process`), for a
+   * `for await` loop: what `run()` does for each of its handler calls. Resolves or rejects as
+   * `fn` does; acks nothing.
+   */
+  process<T>(message: Message, fn: (message: Message) => T | Promise<T>): Promise<T> {
+    try {
+      validateHeader(message);
+      if (typeof fn !== 'function') throw invalidArgument('fn', fn, 'a function');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!tracingProcess()) return Promise.resolve().then(() => fn(message));
+    return Promise.resolve().then(() =>
+      traceProcess(this.#processEvent([message], 1, message.deliveryCount ?? 1), () => fn(message)),
+    );
+  }
+
+  /**
+   * How far behind this consumer is: per stream and shard, how many messages are stored after
+   * what it (its group, in group modes) has read, or undefined where the backend cannot tell.
+   * Messages read ahead but not yet returned by `next()` or handed to a `run()` handler count:
+   * lag is what the application has not been given yet.
+   */
+  async lag(): Promise<Lag[]> {
+    if (this.ended) throw this.#endedError();
+    return totalLag(await this._lag(), this.#run?.queued());
+  }
+
+  get #backendName(): string {
+    return this[madeBy]?.backend ?? 'unknown';
+  }
+
+  #processEvent(messages: readonly Message[], attempt: number, deliveryCount: number) {
+    return {
+      backend: this.#backendName,
+      group: this.options.group,
+      messages,
+      deliveryCount,
+      attempt,
+    };
   }
 
   seek(to: Date): Promise<void> {

@@ -1,6 +1,17 @@
 // What users call. Backend authors find their kit in `@streamer/core/backend` (./backend.ts).
 export { BACKEND_PACKAGES, connect, registerBackend } from './connect.js';
 export {
+  CHANNELS,
+  type CommitEvent,
+  type ConnectionEvent,
+  type ConnectionState,
+  type ProcessEvent,
+  type ReceiveEvent,
+  type SendEvent,
+  setTraceContextHook,
+  type TraceContextHook,
+} from './diagnostics.js';
+export {
   ERROR_CODES,
   type ErrorCode,
   isStreamerError,
@@ -10,6 +21,7 @@ export {
 export { MEMORY_SUPPORTS, memoryBackend } from './memory.js';
 export { json, text } from './message.js';
 export { validateConsumerOptions } from './options.js';
+export { DEAD_LETTER_HEADERS } from './run.js';
 export {
   isValidShardId,
   isValidStreamKey,

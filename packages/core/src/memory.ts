@@ -1,4 +1,5 @@
 import { AbstractConsumer, type AckRef } from './consumer.js';
+import { publishReceive } from './diagnostics.js';
 import { abortError, StreamerError } from './errors.js';
 import type { Endable } from './internal.js';
 import { StreamMessage, toBytes } from './message.js';
@@ -10,7 +11,16 @@ import {
 import { AbstractProducer, type OutgoingMessage } from './producer.js';
 import { AbstractStreamer } from './streamer.js';
 import { defineSupports } from './supports.js';
-import type { Backend, Message, Receipt, SeqPos, ShardId, StreamKey, Supports } from './types.js';
+import type {
+  Backend,
+  Lag,
+  Message,
+  Receipt,
+  SeqPos,
+  ShardId,
+  StreamKey,
+  Supports,
+} from './types.js';
 
 interface PendingEntry {
   owner: string;
@@ -173,7 +183,11 @@ class MemoryConsumer extends AbstractConsumer {
         throw new StreamerError('CONSUMER_ENDED', 'Consumer has ended');
       if (signal?.aborted) throw abortError(signal);
       const message = this.#take();
-      if (message) return message;
+      if (message) {
+        // Memory has no pages: each message is one.
+        publishReceive('memory', this.#group, message.streamKey, message.shardId, 1);
+        return message;
+      }
       await this.#store.changed(signal, this.#stop.signal);
     }
   }
@@ -188,6 +202,21 @@ class MemoryConsumer extends AbstractConsumer {
       const log = this.#store.streams.get(header.streamKey)?.get(header.shardId);
       log?.groups.get(this.#group!)?.pending.delete(header.sequence);
     }
+  }
+
+  /** Exact: what follows the cursor, plus pending messages waiting to be handed out again. */
+  protected override async _lag(): Promise<Lag[]> {
+    this.#discover('earliest');
+    const lags: Lag[] = [];
+    for (const { log, cursor } of this.#sourceList) {
+      if (!this.isAssigned(log.stream, log.shard)) continue;
+      const read = this.#group === undefined ? cursor : log.group(this.#group, 'earliest').cursor;
+      let lag = log.messages.length - read;
+      for (const m of this.#replay)
+        if (m.streamKey === log.stream && m.shardId === log.shard) lag++;
+      lags.push({ stream: log.stream, shard: log.shard, lag });
+    }
+    return lags;
   }
 
   protected override async _rewind(to: SeqPos): Promise<void> {

@@ -24,6 +24,8 @@ export interface ResolvedConsumerOptions {
 export interface ResolvedProducerOptions {
   shards: number;
   highWaterMark: number;
+  /** Write the active trace context into each send's headers (where the backend has headers). */
+  propagateContext: boolean;
   extra: Record<string, unknown>;
 }
 
@@ -270,10 +272,13 @@ export function resolveProducerOptions(
   supports: Supports,
   backend = 'This',
 ): ResolvedProducerOptions {
-  const { shards, highWaterMark, ...extra } = options(input, 'producer options');
+  const { shards, highWaterMark, propagateContext, ...extra } = options(input, 'producer options');
+  if (propagateContext !== undefined && typeof propagateContext !== 'boolean')
+    throw invalidArgument('propagateContext', propagateContext, 'a boolean');
   const resolved = {
     shards: positiveInteger('shards', shards, 1),
     highWaterMark: positiveInteger('highWaterMark', highWaterMark, 1000),
+    propagateContext: propagateContext ?? true,
     extra,
   };
   if (resolved.shards > 1 && !supports.shards) {

@@ -1,6 +1,7 @@
+import { traceContextHook, traceSend, tracingSends } from './diagnostics.js';
 import { describeValue, invalidArgument, StreamerError } from './errors.js';
 import { pickShard } from './hash.js';
-import { type Endable, onEnd } from './internal.js';
+import { type Endable, madeBy, onEnd } from './internal.js';
 import type { ResolvedProducerOptions } from './options.js';
 import { isValidShardId, validateStreamKey } from './stream-key.js';
 import type {
@@ -9,6 +10,7 @@ import type {
   Receipt,
   SendOptions,
   ShardId,
+  Streamer,
   StreamKey,
   Supports,
 } from './types.js';
@@ -91,6 +93,7 @@ export abstract class AbstractProducer implements Producer, Endable {
   readonly #backend: string;
   readonly #shards: number;
   readonly #highWaterMark: number;
+  readonly #propagateContext: boolean;
   #anchor: StreamKey | undefined;
   #roundRobin = 0;
   #pending = 0;
@@ -100,6 +103,7 @@ export abstract class AbstractProducer implements Producer, Endable {
   #failure: unknown;
   #ending: Promise<void> | undefined;
   #endListeners: (() => void)[] = [];
+  [madeBy]?: Streamer;
 
   /** `backend` (e.g. 'file') names the backend in the errors of what its `supports` lacks. */
   constructor(
@@ -112,6 +116,7 @@ export abstract class AbstractProducer implements Producer, Endable {
     this.#anchor = anchor;
     this.#shards = options.shards;
     this.#highWaterMark = options.highWaterMark;
+    this.#propagateContext = options.propagateContext && supports.headers;
     this.#supports = supports;
   }
 
@@ -255,12 +260,35 @@ export abstract class AbstractProducer implements Producer, Endable {
     this.#pending++;
     let sent: Promise<Receipt>;
     try {
-      sent = this._send(message);
+      sent = tracingSends() ? this.#traced(message) : this._send(message);
     } catch (error) {
       sent = Promise.reject(error);
     }
     sent.then(generation.settled, generation.failed);
     return sent;
+  }
+
+  /** A send somebody observes: its events, and the trace context written into its headers. */
+  #traced(message: OutgoingMessage): Promise<Receipt> {
+    const { payload } = message;
+    const headers = this.#propagateContext ? { ...message.headers } : message.headers;
+    message.headers = headers;
+    const event = {
+      backend: this[madeBy]?.backend ?? 'unknown',
+      stream: message.streamKey,
+      shard: message.shardId,
+      payloadSize: typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength,
+      headers,
+    };
+    return traceSend(event, () => {
+      const hook = traceContextHook();
+      if (hook && headers) {
+        const carrier: Record<string, string> = {};
+        hook.inject(event, carrier);
+        for (const name in carrier) if (!(name in headers)) headers[name] = carrier[name];
+      }
+      return this._send(message);
+    });
   }
 
   #newGeneration(): Generation {

@@ -1,3 +1,4 @@
+import { tracingProcess } from './diagnostics.js';
 import { describeValue, invalidArgument, isStreamerError, StreamerError } from './errors.js';
 import { durationMs, positiveInteger } from './options.js';
 import { validateStreamKey } from './stream-key.js';
@@ -133,6 +134,8 @@ export interface RunHost {
   headers: boolean;
   /** The run has stopped: the consumer is free again. */
   finished(): void;
+  /** Makes one handler call a traced one (TracingChannel `streamer:process`). */
+  trace(messages: Message[], attempt: number, deliveryCount: number, call: () => unknown): unknown;
 }
 
 /** The names of the headers a dead letter gets, besides the message's own. */
@@ -497,6 +500,18 @@ export class Runner implements Run {
   }
 
   #call(job: Job, attempt: number, deliveryCount: number): unknown {
+    if (!tracingProcess()) return this.#invoke(job, attempt, deliveryCount);
+    return this.#host.trace(job.messages, attempt, deliveryCount, () =>
+      this.#invoke(job, attempt, deliveryCount),
+    );
+  }
+
+  /** Messages taken and not yet handed to a handler: lag, for consumer.lag(). */
+  *queued(): Iterable<Message> {
+    for (const job of this.#waiting) yield* job.messages;
+  }
+
+  #invoke(job: Job, attempt: number, deliveryCount: number): unknown {
     const signal = this.#stop.signal;
     if (this.#o.eachMessage) {
       // Most calls are a first attempt at a first delivery: one shared context, not one each.

@@ -52,7 +52,9 @@ export abstract class AbstractStreamer implements Streamer {
     const anchor = stream === undefined ? undefined : validateStreamKey(stream);
     const resolved = resolveProducerOptions(options, this.supports, `The ${this.backend}`);
     checkExtraOptions(this, 'producer', resolved.extra);
-    return this.#track(await this._createProducer(anchor, resolved));
+    const producer = this.#track(await this._createProducer(anchor, resolved));
+    producer[madeBy] = this;
+    return producer;
   }
 
   async createConsumer(

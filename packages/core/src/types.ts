@@ -57,6 +57,12 @@ export interface ProducerOptions {
    * them are stored. Default 1000. `send()` itself never holds a message back.
    */
   highWaterMark?: number;
+  /**
+   * When a send happens inside an active trace (with an instrumentation such as
+   * `@streamer/opentelemetry` installed), write W3C `traceparent` / `tracestate` into its headers
+   * on backends with headers, unless the send sets them itself. Default true.
+   */
+  propagateContext?: boolean;
 }
 
 export interface Producer extends AsyncDisposable {
@@ -118,6 +124,16 @@ export interface NextOptions {
   signal?: AbortSignal;
 }
 
+/** How far behind a consumer is on one stream and shard (`consumer.lag()`). */
+export interface Lag {
+  stream: StreamKey;
+  shard: ShardId;
+  /** Messages stored after what the consumer (its group) has been given; undefined: unknown. */
+  lag: number | undefined;
+  /** True where the backend estimated it (the file backend, from bytes) rather than counted. */
+  estimated?: boolean;
+}
+
 export interface Consumer extends AsyncIterable<Message>, AsyncDisposable {
   /** The next message; rejects STREAM_ENDED (the source ended) or CONSUMER_ENDED (end() was called). */
   next(options?: NextOptions): Promise<Message>;
@@ -132,6 +148,16 @@ export interface Consumer extends AsyncIterable<Message>, AsyncDisposable {
   ack(message: MessageHeader): void;
   /** Makes acks durable now. */
   commit(): Promise<void>;
+  /**
+   * Per stream and shard, how many messages are stored after what this consumer (its group) has
+   * been given: read ahead but not returned by `next()` (or handed to a `run()` handler) counts.
+   */
+  lag(): Promise<Lag[]>;
+  /**
+   * Calls `fn(message)` as one traced handler call (TracingChannel `streamer:process`): wrap the
+   * body of a `for await` loop in it to get what `run()` gives each handler call.
+   */
+  process<T>(message: Message, fn: (message: Message) => T | Promise<T>): Promise<T>;
   /**
    * Hands messages to `eachMessage` or `eachBatch` until stopped, acking each one when its
    * handler resolves. One run per consumer at a time; `next()` is refused meanwhile.

@@ -56,10 +56,11 @@ describe('consumer options', () => {
 });
 
 describe('producer options', () => {
-  it('defaults to one shard and a high-water mark of 1000', () => {
+  it('defaults to one shard, a high-water mark of 1000 and propagating trace context', () => {
     expect(resolveProducerOptions(undefined, MEMORY_SUPPORTS)).toEqual({
       shards: 1,
       highWaterMark: 1000,
+      propagateContext: true,
       extra: {},
     });
     expect(() => resolveProducerOptions({ shards: 0 }, MEMORY_SUPPORTS)).toThrow(

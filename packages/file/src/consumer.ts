@@ -1,14 +1,17 @@
-import { type Message, type SeqPos, StreamerError, type StreamKey } from '@streamer/core';
+import { type Lag, type Message, type SeqPos, StreamerError, type StreamKey } from '@streamer/core';
 import {
   AbstractConsumer,
   type AckRef,
   AsyncQueue,
+  publishReceive,
   type ResolvedConsumerOptions,
+  receiving,
 } from '@streamer/core/backend';
 import { Cursor, type CursorTarget } from './cursor.js';
 import type { FileMessage } from './format.js';
 import { HEADER_SIZE } from './format.js';
 import type { GroupMember, LoadBalancer } from './group.js';
+import { fileLag } from './lag.js';
 import { type GroupOffsets, loadOffsets, saveOffsets, sidecarPath } from './offsets.js';
 import type { ReadOptions } from './options.js';
 import { untilRoom } from './room.js';
@@ -69,6 +72,7 @@ export class FileConsumer extends AbstractConsumer {
       wants: (message) => this.#wants(message),
       deliver: async (batch, stop) => {
         for (const m of batch) this.#queue.push(m);
+        publishPage(options.group, batch);
         await untilRoom(this.#queue, readAhead, stop);
       },
       damaged: (error) => this.#queue.pushError(error),
@@ -130,6 +134,15 @@ export class FileConsumer extends AbstractConsumer {
     return this.#sidecar === undefined && !this.#reassigned
       ? this.#queue.shift(signal)
       : this.#take(signal);
+  }
+
+  /** Read by this consumer's own cursor (not a loadBalanced member's share): see fileLag. */
+  protected override async _lag(): Promise<Lag[]> {
+    if (!this.#cursor) return super._lag();
+    const named = this.streams.filter((s) => s !== WILDCARD);
+    return fileLag(named, await this.#cursor.behind(), this.#queue.items(), (stream, shard) =>
+      this.#wants({ streamKey: stream, shardId: shard }),
+    );
   }
 
   protected override _assignmentsChanged(): void {
@@ -228,5 +241,25 @@ export class FileConsumer extends AbstractConsumer {
       [...state.offsets.positions].map(([stream, shards]) => [stream, new Map(shards)]),
     );
     await cursor.resume(state.offsets.from, committed);
+  }
+}
+
+/**
+ * `streamer:receive` for a batch read from the file, whose streams interleave: one event per run
+ * of consecutive messages of one stream and shard.
+ */
+function publishPage(group: string | undefined, batch: FileMessage[]): void {
+  if (!receiving()) return;
+  let start = 0;
+  for (let i = 1; i <= batch.length; i++) {
+    const first = batch[start];
+    if (
+      i < batch.length &&
+      batch[i].streamKey === first.streamKey &&
+      batch[i].shardId === first.shardId
+    )
+      continue;
+    publishReceive('file', group, first.streamKey, first.shardId, i - start);
+    start = i;
   }
 }

@@ -26,12 +26,20 @@ const sourceKey = (stream: string, shard: number) => `${shard}:${stream}`;
  * seek and resume logic. Positions are found with the beacons, then the gate holds back the
  * messages between that coarse position and the exact one.
  */
+export interface Behind {
+  bytes: number;
+  meanBytes: number | undefined;
+  seen: ReadonlyMap<string, ReadonlySet<number>>;
+}
+
 export class Cursor {
   readonly #tail: Tail;
   readonly #target: CursorTarget;
   #gate: Gate | undefined;
   /** The shards of each stream this cursor has delivered: where to look in beacons when seeking. */
   readonly #seen = new Map<string, Set<number>>();
+  /** Bytes per message in the file, from the last batch of several: how lag is estimated. */
+  #meanBytes: number | undefined;
 
   private constructor(tail: Tail, target: CursorTarget) {
     this.#tail = tail;
@@ -57,6 +65,12 @@ export class Cursor {
   /** The offset after the last message written (by this process's writer too, buffered or not). */
   async end(): Promise<number> {
     return localWriter(this.#tail.path)?.offset ?? findEnd(this.#tail.handle, this.#tail.header);
+  }
+
+  /** Bytes written after what this cursor has read, its estimate of a message's size, and the shards it delivered. */
+  async behind(): Promise<Behind> {
+    const bytes = Math.max(0, (await this.end()) - this.#tail.offset);
+    return { bytes, meanBytes: this.#meanBytes, seen: this.#seen };
   }
 
   async moveTo(offset: number, gate?: Gate): Promise<void> {
@@ -148,6 +162,8 @@ export class Cursor {
 
   async #deliver(batch: FileMessage[], stop: AbortSignal): Promise<void> {
     const gate = this.#gate;
+    if (batch.length > 1)
+      this.#meanBytes = (batch[batch.length - 1].offset - batch[0].offset) / (batch.length - 1);
     const wanted: FileMessage[] = [];
     for (const m of batch) {
       if (!this.#target.wants(m)) continue;

@@ -82,6 +82,11 @@ export class Tail {
     return this.#reader.handle;
   }
 
+  /** File offset of the next message not read yet. */
+  get offset(): number {
+    return this.#reader.offset;
+  }
+
   /**
    * Starts (or restarts) reading at `offset`, a message or beacon boundary. `reset` runs between
    * the old reading stopping and the new one starting (to drop what the old one delivered).

@@ -15,7 +15,7 @@ import {
   TimeoutError,
 } from '@redis/client';
 import { StreamerError } from '@streamer/core';
-import { backoffDelay, describeValue } from '@streamer/core/backend';
+import { backoffDelay, describeValue, publishConnection } from '@streamer/core/backend';
 import type { ConnectionConfig } from './options.js';
 
 /**
@@ -37,12 +37,17 @@ export function nodeReconnectStrategy(
   onReconnecting: (attempt: number) => void,
 ) {
   return (retries: number, cause: Error): number | Error => {
-    if (config.maxReconnectAttempts !== undefined && retries >= config.maxReconnectAttempts)
-      return new StreamerError(
+    const address = `${config.host}:${config.port}`;
+    if (config.maxReconnectAttempts !== undefined && retries >= config.maxReconnectAttempts) {
+      const error = new StreamerError(
         'CONNECT',
-        `Gave up reconnecting to ${config.host}:${config.port} after ${retries} attempts`,
+        `Gave up reconnecting to ${address} after ${retries} attempts`,
         { cause, retriable: false },
       );
+      publishConnection('redis', 'give-up', address, error);
+      return error;
+    }
+    publishConnection('redis', 'reconnecting', address);
     onReconnecting(retries + 1);
     return backoffDelay(retries, {
       initialMs: config.reconnectInitialMs,
@@ -127,10 +132,15 @@ export async function openClient(
 ): Promise<RedisClient> {
   const client = makeClient(config, (attempt) => lifecycle.emit('reconnecting', attempt));
   let connected = false;
+  const address = `${config.host}:${config.port}`;
   client.on('error', (error: Error) => {
-    if (connected) lifecycle.report(toStreamerError(error, 'Redis connection error'));
+    if (!connected) return;
+    const failure = toStreamerError(error, 'Redis connection error');
+    publishConnection('redis', 'error', address, failure);
+    lifecycle.report(failure);
   });
   client.on('ready', () => {
+    publishConnection('redis', 'connect', address);
     if (connected) lifecycle.emit('connect');
   });
   try {

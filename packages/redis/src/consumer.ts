@@ -1,4 +1,5 @@
 import {
+  type Lag,
   type Message,
   type MessageHeader,
   type SeqPos,
@@ -17,6 +18,7 @@ import { claimIdle } from './claimer.js';
 import { isConnectionError, type Lifecycle, toStreamerError } from './connection.js';
 import { idBefore, sequenceToEntryId } from './entry-id.js';
 import { ackEntries, countDelivery, setGroupId } from './groups.js';
+import { sourcesLag } from './lag.js';
 import { RedisMessage } from './layout.js';
 import { optionalBoolean, type StreamerConfig } from './options.js';
 import { type ReadContext, ReadLoop } from './reader.js';
@@ -154,6 +156,10 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
             )
           : this.fail(error),
     );
+  }
+
+  protected override _lag(): Promise<Lag[]> {
+    return sourcesLag(this.redis, this.#active(), this.options.group, this.queue.items());
   }
 
   #active(): Source[] {

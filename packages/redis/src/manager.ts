@@ -4,6 +4,7 @@ import { toStreamerError } from './connection.js';
 import { scanStreams, streamKeys } from './discovery.js';
 import { compareEntryIds } from './entry-id.js';
 import type { RawEntry } from './groups.js';
+import { groupLag, record } from './lag.js';
 import { decodeEntry, parseShardKey } from './layout.js';
 import type { Topology } from './topology.js';
 import { type TrimOptions, trimArgs } from './trim.js';
@@ -54,16 +55,6 @@ function validDate(name: string, value: unknown): Date | undefined {
   throw invalidArgument(name, value, 'a valid Date after 1970');
 }
 
-/** A flat RESP3 map reply (as our type mapping returns it) as an object of strings and numbers. */
-function record(reply: unknown[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < reply.length; i += 2) {
-    const value = reply[i + 1];
-    out[String(reply[i])] = Buffer.isBuffer(value) ? value.toString() : value;
-  }
-  return out;
-}
-
 /** What `streamer listStreams/info/dump/trim` needs, without any Redis command in user code. */
 export class RedisManager {
   constructor(
@@ -94,7 +85,7 @@ export class RedisManager {
         for (const raw of list) {
           const g = record(raw);
           const name = String(g.name);
-          const lag = typeof g.lag === 'number' ? g.lag : undefined;
+          const lag = groupLag(g);
           const id = String(g['last-delivered-id']);
           const seen = groups.get(name);
           if (!seen) {

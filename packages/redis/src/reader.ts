@@ -3,6 +3,7 @@ import { type ShardId, StreamerError, type StreamKey } from '@streamer/core';
 import {
   type AsyncQueue,
   backoffDelay,
+  publishReceive,
   type ResolvedConsumerOptions,
   sleep,
 } from '@streamer/core/backend';
@@ -317,6 +318,7 @@ export class ReadLoop {
         const count = counts ? (counts.get(id) ?? 0) + 1 : 1;
         queue.push(decodeEntry(key, source.stream, source.shard, id, fields, messageField, count));
       }
+      publishReceive('redis', this.#group, source.stream, source.shard, entries.length);
       source.pushed = entries[entries.length - 1][0].toString();
       // New entries come after everything claimed (claims are of entries delivered before).
       if (!replay) claimed.clear();

@@ -36,6 +36,8 @@ function breakConsumer(consumer: Consumer): Consumer {
     unassign: (stream, shard) => consumer.unassign(stream, shard),
     ack: (message) => consumer.ack(message),
     commit: () => consumer.commit(),
+    lag: () => consumer.lag(),
+    process: (message, fn) => consumer.process(message, fn),
     // run() reads the real consumer: the defects are in next() only.
     run: (options) => consumer.run(options),
     end: () => consumer.end(),
