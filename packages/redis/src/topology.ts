@@ -1,6 +1,6 @@
 import { createCluster, ErrorReply } from '@redis/client';
 import { StreamerError } from '@streamer/core';
-import { describeValue } from '@streamer/core/backend';
+import { describeValue, publishConnection } from '@streamer/core/backend';
 import {
   COMMAND_OPTIONS,
   type Lifecycle,
@@ -336,11 +336,16 @@ export async function openTopology(
   let connected = false;
   /** What a node said while we connected: node-redis' own rejection only says none answered. */
   let refusal: ErrorReply | undefined;
+  const seeds = config.seeds.map((s) => `${s.host}:${s.port}`).join(', ');
   cluster.on('error', (error: Error) => {
-    if (connected) lifecycle.report(toStreamerError(error, 'Redis Cluster error'));
-    else if (error instanceof ErrorReply) refusal ??= error;
+    if (connected) {
+      const failure = toStreamerError(error, 'Redis Cluster error');
+      publishConnection('redis', 'error', seeds, failure);
+      lifecycle.report(failure);
+    } else if (error instanceof ErrorReply) refusal ??= error;
   });
-  cluster.on('node-ready', () => {
+  cluster.on('node-ready', ({ host, port }: { host: string; port: number }) => {
+    publishConnection('redis', 'connect', `${host}:${port}`);
     if (connected) lifecycle.emit('connect');
   });
   try {
@@ -349,7 +354,7 @@ export async function openTopology(
     cluster.destroy();
     throw new StreamerError(
       'CONNECT',
-      `Cannot connect to the Redis Cluster at ${config.seeds.map((s) => `${s.host}:${s.port}`).join(', ')}: ${refusal?.message ?? (cause as Error)?.message ?? describeValue(cause)}`,
+      `Cannot connect to the Redis Cluster at ${seeds}: ${refusal?.message ?? (cause as Error)?.message ?? describeValue(cause)}`,
       { cause: refusal ?? cause, retriable: refusal === undefined },
     );
   }

@@ -1,6 +1,8 @@
 // Redis Cluster specifics on the shared throwaway cluster (test/support/cluster-global-setup.ts);
 // tests that kill, fail over or reshard run on clusters of their own (cluster-faults.test.ts).
+import diagnostics from 'node:diagnostics_channel';
 import { createClient, createCluster } from '@redis/client';
+import { CHANNELS, type ConnectionEvent } from '@streamer/core';
 import { describe, expect, it } from 'vitest';
 import { fromClient } from '../src/index.js';
 import { slotOf } from '../src/slot.js';
@@ -33,6 +35,26 @@ async function masterOfSlot(slot: number): Promise<string> {
     client.destroy();
   }
 }
+
+describe('streamer:connection on a cluster', () => {
+  it('publishes connect for every node connection, named by its address', async () => {
+    const seen: ConnectionEvent[] = [];
+    const listener = (event: unknown) => seen.push(event as ConnectionEvent);
+    diagnostics.subscribe(CHANNELS.connection, listener);
+    try {
+      const s = await streamer(clusterUrl());
+      const producer = await s.createProducer(freshKey(), { shards: 6 });
+      await Promise.all(range(12).map((t) => producer.send(t)));
+      const connected = new Set(seen.filter((e) => e.state === 'connect').map((e) => e.address));
+      // Three masters at least (the seeds' own connections too).
+      expect(connected.size).toBeGreaterThanOrEqual(3);
+      for (const event of seen) expect(event).toMatchObject({ backend: 'redis' });
+      for (const address of connected) expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
+    } finally {
+      diagnostics.unsubscribe(CHANNELS.connection, listener);
+    }
+  });
+});
 
 describe('Redis Cluster', () => {
   it("one node's address is enough: cluster 'auto' finds it is a cluster", async () => {
