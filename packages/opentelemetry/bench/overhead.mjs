@@ -1,7 +1,8 @@
 // What the diagnostics channels cost on the memory backend (CPU-bound, so any cost shows):
-// this build with nobody subscribed against a build without channels (BASELINE, default
-// /work/main's), alternating, medians; then this build with the OpenTelemetry instrumentation on.
-// Usage: node packages/opentelemetry/bench/overhead.mjs [messages] [rounds]
+// this build with nobody subscribed against a build of core without channels (BASELINE: the path
+// of its dist/index.js), alternating, medians; then this build with the OpenTelemetry
+// instrumentation on.
+// Usage: BASELINE=/path/to/core/dist/index.js node packages/opentelemetry/bench/overhead.mjs [messages] [rounds]
 import { context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -13,7 +14,11 @@ import { StreamerInstrumentation } from '../dist/index.js';
 
 const n = Number(process.argv[2] ?? 100_000);
 const rounds = Number(process.argv[3] ?? 5);
-const baselinePath = process.env.BASELINE ?? '/work/main/packages/core/dist/index.js';
+const baselinePath = process.env.BASELINE;
+if (!baselinePath) {
+  console.error('Set BASELINE to the dist/index.js of a @streamer/core build without channels');
+  process.exit(2);
+}
 const baseline = await import(baselinePath);
 
 let name = 0;
