@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { context, propagation, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -61,6 +63,17 @@ afterEach(() => exporter.reset());
 const dir = mkdtempSync(join(tmpdir(), 'streamer-otel-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The streams the tests wrote, deleted from Redis at the end: the server may outlive the run. */
+const streams: string[] = [];
+const newStream = () => {
+  const stream = `t-otel-${randomUUID()}`;
+  streams.push(stream);
+  return stream;
+};
+afterAll(async () => {
+  if (streams.length > 0)
+    await promisify(execFile)('redis-cli', ['-u', redisUrl, 'UNLINK', ...streams]);
+});
 
 interface Case {
   name: string;
@@ -142,7 +155,7 @@ describe.each(CASES)('$name', ({ connect: open, headers }) => {
   });
 
   it('a send inside a span and its processing by run() on another streamer share one trace', async () => {
-    const stream = `t-otel-${randomUUID()}`;
+    const stream = newStream();
     const producer = await sender.createProducer(stream);
     const tracer = tracerProvider.getTracer('test');
     const parent = await tracer.startActiveSpan('request', async (span) => {
@@ -184,7 +197,7 @@ describe.each(CASES)('$name', ({ connect: open, headers }) => {
   });
 
   it('marks the span of a failed handler call; counts what was sent and consumed; lag goes to 0', async () => {
-    const stream = `t-otel-${randomUUID()}`;
+    const stream = newStream();
     const producer = await sender.createProducer(stream);
     for (let i = 0; i < 5; i++) producer.send(i === 3 ? 'bad' : `m${i}`);
     await producer.end();

@@ -1,8 +1,9 @@
 import { unknownOptionsTests } from '../../core/test/support/unknown-options.js';
-import { redisUrl } from './support/helpers.js';
+import { freshKey, redisUrl } from './support/helpers.js';
 
 unknownOptionsTests('redis', {
   url: redisUrl,
+  stream: () => freshKey('unknown-options'),
   known: {
     connect: {
       timeoutMs: 2000,

@@ -9,6 +9,8 @@ export interface KnownOptions {
 }
 
 export interface UnknownOptionsCase {
+  /** The stream the tests write: a backend whose data outlives the run names one it cleans up. */
+  stream?: () => string;
   /** A streamer URL of the backend; called once per connect. */
   url: () => string;
   /** What connecting needs besides (e.g. createIfNotExists, or stdio's input and output). */
@@ -33,7 +35,7 @@ const rejectsNaming = async (promise: Promise<unknown>, name: string) => {
 export function unknownOptionsTests(name: string, c: UnknownOptionsCase): void {
   const open = (options: Record<string, unknown>) =>
     connect(c.url(), { ...c.options?.(), ...options });
-  const stream = `unknown-options-${Date.now().toString(36)}-${process.pid}`;
+  const stream = c.stream?.() ?? `unknown-options-${Date.now().toString(36)}-${process.pid}`;
   const use = async (s: Streamer, extra: Record<string, unknown>) => {
     try {
       const p = await s.createProducer(stream, { ...c.known?.producer, ...extra });
