@@ -100,13 +100,7 @@ export class StreamerInstrumentation {
   enable(): void {
     if (this.#enabled) return;
     this.#enabled = true;
-    diagnostics
-      .tracingChannel(CHANNELS.send)
-      .subscribe(this.#send as diagnostics.TracingChannelSubscribers<object>);
-    diagnostics
-      .tracingChannel(CHANNELS.process)
-      .subscribe(this.#process as diagnostics.TracingChannelSubscribers<object>);
-    diagnostics.subscribe(CHANNELS.commit, this.#commit);
+    this.#subscribe('subscribe');
     setTraceContextHook({
       inject: (event, carrier) => {
         const span = (event as Carrier)[SPAN]?.span;
@@ -124,14 +118,19 @@ export class StreamerInstrumentation {
   disable(): void {
     if (!this.#enabled) return;
     this.#enabled = false;
+    this.#subscribe('unsubscribe');
+    setTraceContextHook(undefined);
+  }
+
+  /** The channels enable() listens to and disable() leaves, in one list. */
+  #subscribe(how: 'subscribe' | 'unsubscribe'): void {
     diagnostics
       .tracingChannel(CHANNELS.send)
-      .unsubscribe(this.#send as diagnostics.TracingChannelSubscribers<object>);
+      [how](this.#send as diagnostics.TracingChannelSubscribers<object>);
     diagnostics
       .tracingChannel(CHANNELS.process)
-      .unsubscribe(this.#process as diagnostics.TracingChannelSubscribers<object>);
-    diagnostics.unsubscribe(CHANNELS.commit, this.#commit);
-    setTraceContextHook(undefined);
+      [how](this.#process as diagnostics.TracingChannelSubscribers<object>);
+    diagnostics[how](CHANNELS.commit, this.#commit);
   }
 
   /**

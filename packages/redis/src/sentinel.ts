@@ -9,7 +9,7 @@ import {
   withDeadline,
 } from './connection.js';
 import type { ConnectionConfig, SentinelConfig } from './options.js';
-import { type Reader, reader, type Topology } from './topology.js';
+import { type Reader, reader, Single, type Topology } from './topology.js';
 
 type Args = (string | Buffer)[];
 type CommandOptions = Parameters<RedisClient['sendCommand']>[1];
@@ -161,14 +161,10 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * they name another master, commands move to a new connection to it and every reader is
  * closed, so a blocked read starts again there.
  */
-class SentinelTopology implements Topology {
-  readonly cluster = false;
-  readonly #config: ConnectionConfig;
+class SentinelTopology extends Single {
   readonly #sentinel: SentinelConfig;
   readonly #sentinels: Sentinels;
-  readonly #lifecycle: Lifecycle;
   readonly #readers = new Set<RedisClient>();
-  #client: RedisClient;
   #master: Address;
   #destroyed = false;
   /** A look at the sentinels in progress, or waiting for CHECK_INTERVAL_MS. */
@@ -182,11 +178,10 @@ class SentinelTopology implements Topology {
     lifecycle: Lifecycle,
     master: { client: RedisClient; address: Address },
   ) {
-    this.#config = config;
+    super(master.client, config, lifecycle);
     this.#sentinel = sentinel;
     this.#sentinels = sentinels;
-    this.#lifecycle = lifecycle;
-    this.#client = this.#watched(master.client);
+    this.#watch(master.client);
     this.#master = master.address;
     sentinels.watch(
       () => this.#check(),
@@ -194,46 +189,22 @@ class SentinelTopology implements Topology {
     );
   }
 
-  get isOpen() {
-    return this.#client.isOpen;
-  }
-
-  get isReady() {
-    return this.#client.isReady;
-  }
-
-  send<T>(_key: string, args: Args, options?: CommandOptions): Promise<T> {
-    return (this.#client.sendCommand(args, options) as Promise<T>).catch((error: unknown) => {
+  override send<T>(_key: string, args: Args, options?: CommandOptions): Promise<T> {
+    return (this.client.sendCommand(args, options) as Promise<T>).catch((error: unknown) => {
       // READONLY: our master was demoted (the connection itself is fine, so no error event).
       if (isConnectionError(error)) this.#check();
       throw error;
     });
   }
 
-  write<T>(key: string, args: Args): Promise<T> {
-    return this.send(key, args);
-  }
-
-  async nodeOf(): Promise<RedisClient> {
-    return this.#client;
-  }
-
-  async masters(): Promise<RedisClient[]> {
-    return [this.#client];
-  }
-
-  readGroupOf(): number {
-    return 0;
-  }
-
-  async openReader(): Promise<Reader> {
-    const node = this.#client;
-    const config = { ...this.#config, ...this.#master, reconnect: false as const };
-    const client = await openClient(config, this.#lifecycle).catch((error: unknown) => {
+  override async openReader(): Promise<Reader> {
+    const node = this.client;
+    const config = { ...this.config, ...this.#master, reconnect: false as const };
+    const client = await openClient(config, this.lifecycle).catch((error: unknown) => {
       this.#check();
       throw error;
     });
-    if (node !== this.#client || this.#destroyed) {
+    if (node !== this.client || this.#destroyed) {
       // The master changed while we connected: read from the new one.
       client.destroy();
       throw new StreamerError('CONNECT', `${name(this.#master)} is no longer the master`, {
@@ -250,8 +221,8 @@ class SentinelTopology implements Topology {
    * planned failover promotes one replica, the old master still has the others connected and
    * takes writes that the promotion loses; it cannot get a WAIT for all of them.
    */
-  async replicasOf(node: RedisClient): Promise<number> {
-    if (node !== this.#client)
+  override async replicasOf(node: RedisClient): Promise<number> {
+    if (node !== this.client)
       throw new StreamerError(
         'CONNECT',
         `${name(this.#master)} replaced the master that took the write`,
@@ -269,16 +240,15 @@ class SentinelTopology implements Topology {
     return Math.max(1, up.length);
   }
 
-  destroy(): void {
+  override destroy(): void {
     this.#destroyed = true;
-    this.#client.destroy();
+    this.client.destroy();
     for (const client of this.#readers) client.destroy();
     this.#sentinels.destroy();
   }
 
-  #watched(client: RedisClient): RedisClient {
+  #watch(client: RedisClient): void {
     client.on('error', () => this.#check());
-    return client;
   }
 
   /** Looks at the sentinels soon, at most once per CHECK_INTERVAL_MS; switches if they say so. */
@@ -293,7 +263,7 @@ class SentinelTopology implements Topology {
       .catch((error: unknown) => {
         // No sentinel answered, or the named master did not: the next error or message retries.
         this.#again = true;
-        this.#lifecycle.report(
+        this.lifecycle.report(
           new StreamerError(
             'CONNECT',
             `Looking for the master of ${JSON.stringify(this.#sentinel.master)} failed: ${(error as Error)?.message ?? describeValue(error)}`,
@@ -315,19 +285,20 @@ class SentinelTopology implements Topology {
     const address = await this.#sentinels.master();
     if (!address || this.#destroyed) return;
     if (name(address) === name(this.#master)) return;
-    const client = await openMaster({ ...this.#config, ...address }, this.#lifecycle);
+    const client = await openMaster({ ...this.config, ...address }, this.lifecycle);
     if (this.#destroyed) {
       client.destroy();
       return;
     }
-    const old = this.#client;
-    this.#client = this.#watched(client);
+    const old = this.client;
+    this.#watch(client);
+    this.client = client;
     this.#master = address;
     // Commands still out on the old master fail as lost, and are retried here by their owners.
     old.destroy();
     for (const reader of this.#readers) reader.destroy();
     this.#readers.clear();
-    this.#lifecycle.emit('connect');
+    this.lifecycle.emit('connect');
   }
 }
 

@@ -12,7 +12,6 @@ import {
 } from './connection.js';
 import type { ConnectionConfig } from './options.js';
 import { connectedReplicas } from './replication.js';
-import { openSentinel } from './sentinel.js';
 import { slotOf } from './slot.js';
 
 type Args = (string | Buffer)[];
@@ -67,29 +66,32 @@ export interface Topology {
   destroy(): void;
 }
 
-/** A single server: one shared command connection, readers are new connections to it. */
-class Single implements Topology {
+/**
+ * A single server: one shared command connection, readers are new connections to it. Under
+ * Sentinel (sentinel.ts) the same, with a master whose connection is replaced on a failover.
+ */
+export class Single implements Topology {
   readonly cluster = false;
-  readonly #client: RedisClient;
-  readonly #config: ConnectionConfig;
-  readonly #lifecycle: Lifecycle;
+  protected client: RedisClient;
+  protected readonly config: ConnectionConfig;
+  protected readonly lifecycle: Lifecycle;
 
   constructor(client: RedisClient, config: ConnectionConfig, lifecycle: Lifecycle) {
-    this.#client = client;
-    this.#config = config;
-    this.#lifecycle = lifecycle;
+    this.client = client;
+    this.config = config;
+    this.lifecycle = lifecycle;
   }
 
   get isOpen() {
-    return this.#client.isOpen;
+    return this.client.isOpen;
   }
 
   get isReady() {
-    return this.#client.isReady;
+    return this.client.isReady;
   }
 
   send<T>(_key: string, args: Args, options?: CommandOptions): Promise<T> {
-    return this.#client.sendCommand(args, options) as Promise<T>;
+    return this.client.sendCommand(args, options) as Promise<T>;
   }
 
   write<T>(key: string, args: Args): Promise<T> {
@@ -97,11 +99,11 @@ class Single implements Topology {
   }
 
   async nodeOf(): Promise<RedisClient> {
-    return this.#client;
+    return this.client;
   }
 
   async masters(): Promise<RedisClient[]> {
-    return [this.#client];
+    return [this.client];
   }
 
   readGroupOf(): number {
@@ -110,8 +112,8 @@ class Single implements Topology {
 
   async openReader(): Promise<Reader> {
     return reader(
-      await openClient({ ...this.#config, reconnect: false }, this.#lifecycle),
-      this.#client,
+      await openClient({ ...this.config, reconnect: false }, this.lifecycle),
+      this.client,
     );
   }
 
@@ -120,7 +122,7 @@ class Single implements Topology {
   }
 
   destroy(): void {
-    this.#client.destroy();
+    this.client.destroy();
   }
 }
 
@@ -315,7 +317,9 @@ export async function openTopology(
   config: ConnectionConfig,
   lifecycle: Lifecycle,
 ): Promise<Topology> {
-  if (config.sentinel) return openSentinel(config, config.sentinel, lifecycle);
+  // Loaded when needed: its topology extends Single, which this module must define first.
+  if (config.sentinel)
+    return (await import('./sentinel.js')).openSentinel(config, config.sentinel, lifecycle);
   if (config.cluster === 'auto' ? config.seeds.length === 1 : !config.cluster) {
     if (config.cluster === false && config.seeds.length > 1)
       throw new StreamerError(
