@@ -11,6 +11,7 @@ import {
   dirs,
   hasRedisServer,
   INSTALL_HINT,
+  killChild,
   type ServerExited,
   untilReady,
 } from './server.js';
@@ -345,12 +346,7 @@ export class TestCluster {
     const node = this.#node(address);
     if (node.client?.isOpen) node.client.destroy();
     node.client = undefined;
-    const child = node.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-    node.child = undefined;
+    if (await killChild(node.child)) node.child = undefined;
   }
 
   #node(address: string): Node {

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { createClient } from '@redis/client';
 import { afterAll, beforeAll } from 'vitest';
 import { until } from './cluster.js';
-import { alive, dirs, freePort, hasRedisServer, INSTALL_HINT, untilReady } from './server.js';
+import {
+  alive,
+  dirs,
+  freePort,
+  hasRedisServer,
+  INSTALL_HINT,
+  killChild,
+  untilReady,
+} from './server.js';
 
 const HOST = '127.0.0.1';
 /** The master set's name the sentinels monitor. */
@@ -109,13 +117,8 @@ export class TestSentinel {
   async masterPort(): Promise<number> {
     for (const s of this.#sentinels) {
       if (!s.child) continue;
-      const reply = (await this.#askSentinel(
-        s.port,
-        'SENTINEL',
-        'GET-MASTER-ADDR-BY-NAME',
-        MASTER_SET,
-      ).catch(() => undefined)) as string[] | undefined | null;
-      if (reply) return Number(reply[1]);
+      const port = await this.#namedPort(s.port).catch(() => undefined);
+      if (port) return Number(port);
     }
     throw new Error('no sentinel names a master');
   }
@@ -188,13 +191,7 @@ export class TestSentinel {
         const running = this.#sentinels.filter((s) => s.child);
         const masters = new Set<string>();
         for (const s of running) {
-          const addr = (await this.#askSentinel(
-            s.port,
-            'SENTINEL',
-            'GET-MASTER-ADDR-BY-NAME',
-            MASTER_SET,
-          )) as string[] | null;
-          masters.add(String(addr?.[1]));
+          masters.add(String(await this.#namedPort(s.port)));
           const replicas = (await this.#askSentinel(
             s.port,
             'SENTINEL',
@@ -226,19 +223,24 @@ export class TestSentinel {
     });
   }
 
+  /** The port of the primary the sentinel at `port` names (undefined: none). */
+  async #namedPort(port: number): Promise<string | undefined> {
+    const addr = (await this.#askSentinel(
+      port,
+      'SENTINEL',
+      'GET-MASTER-ADDR-BY-NAME',
+      MASTER_SET,
+    )) as string[] | null;
+    return addr?.[1];
+  }
+
   /** Waits until every running sentinel names a primary other than `old`; returns its port. */
   async #promotedFrom(old: number): Promise<number> {
     let promoted = 0;
     await until(`a new primary in place of ${old}`, async () => {
       const named = new Set<number>();
       for (const s of this.#sentinels.filter((p) => p.child)) {
-        const addr = (await this.#askSentinel(
-          s.port,
-          'SENTINEL',
-          'GET-MASTER-ADDR-BY-NAME',
-          MASTER_SET,
-        )) as string[] | null;
-        named.add(Number(addr?.[1]));
+        named.add(Number(await this.#namedPort(s.port)));
       }
       promoted = [...named][0]!;
       if (named.size !== 1 || promoted === old) return false;
@@ -305,12 +307,7 @@ async function run(node: Process, args: string[], ready?: string): Promise<void>
 }
 
 async function kill(node: Process): Promise<void> {
-  const child = node.child;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-  node.child = undefined;
+  if (await killChild(node.child)) node.child = undefined;
 }
 
 /** A field of a SENTINEL REPLICAS / SENTINELS entry (a flat list of names and values). */

@@ -116,12 +116,7 @@ export class TestServer {
 
   /** kill -9: no shutdown, no final save: only what AOF fsynced survives. */
   async kill(): Promise<void> {
-    const child = this.#process;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-    this.#process = undefined;
+    if (await killChild(this.#process)) this.#process = undefined;
   }
 
   async restart(): Promise<void> {
@@ -133,6 +128,18 @@ export class TestServer {
     await this.kill();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * kill -9 of a redis-server (or sentinel) we started; resolves once it exited, with false when it
+ * was not running.
+ */
+export async function killChild(child: ChildProcess | undefined): Promise<boolean> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return false;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+  return true;
 }
 
 /** A redis-server that exited before it was ready, with what it printed. */
