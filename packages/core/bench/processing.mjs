@@ -47,13 +47,17 @@ function run(streamer, stream, options, handler) {
     const all = new Promise((resolve) => {
       finished = resolve;
     });
-    const r = c.run({
-      ...options,
-      eachMessage: async (message) => {
-        await handler?.(message);
-        if (++n === count) finished();
-      },
-    });
+    // Without a handler, an async one that awaits nothing, as the loop's body does: an
+    // `await undefined` would add a turn per message that the loop does not take.
+    const eachMessage = handler
+      ? async (message) => {
+          await handler(message);
+          if (++n === count) finished();
+        }
+      : async () => {
+          if (++n === count) finished();
+        };
+    const r = c.run({ ...options, eachMessage });
     await all;
     await r.stop();
     await c.end();

@@ -111,6 +111,15 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
    * aborts, reject with `abortError(signal)` and take no message for this call.
    */
   protected abstract _next(signal: AbortSignal | undefined): Promise<Message>;
+  /**
+   * The next message if one is ready now, without a promise, else undefined; `_next` is then
+   * called. What `_next` would return next, with the same checks: a read loop that drains a
+   * backend's read-ahead saves a promise per message. By default none is ever ready.
+   */
+  protected _nextNow(): Message | undefined {
+    return undefined;
+  }
+
   /** Stops reading and releases resources. Acks are committed before this is called. */
   protected abstract _end(): Promise<void>;
 
@@ -188,11 +197,21 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
     return this.#take(signal);
   }
 
-  /** next() past its checks: what a run reads with. */
+  /** next() past its checks: what a run reads with when nothing is ready. */
   #take(signal: AbortSignal | undefined): Promise<Message> {
+    if (!signal?.aborted) {
+      const now = this.#takeNow();
+      if (now !== undefined) return Promise.resolve(now);
+    }
     const next = this._next(signal);
     if (this.#acks === undefined && !this.options.signal) return next;
     return next.then(this.#delivered, this.#failed);
+  }
+
+  /** A message ready now, delivered (a promise only while a redelivery's count is recorded). */
+  #takeNow(): Message | Promise<Message> | undefined {
+    const message = this._nextNow();
+    return message === undefined ? undefined : this.#delivered(message);
   }
 
   // Shared by every next() call: two closures per message would be garbage for nothing.
@@ -224,6 +243,8 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
     if (acks) acks.running = true;
     this.#run = new Runner(resolved, {
       take: (signal) => this.#take(signal),
+      // Under a run #delivered returns the message itself: the run records redeliveries.
+      takeNow: () => this.#takeNow() as Message | undefined,
       ack: (message) => acks?.ack(message),
       delivering: (messages) => this._delivering(messages),
       commit: () => acks?.flush() ?? Promise.resolve(),
@@ -371,7 +392,14 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
 
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     return {
-      next: () => this.next().then(this.#iterated, this.#iterationEnded),
+      next: () => {
+        // A message ready now costs one promise, not a chain of three.
+        const now = this.ended || this.#run ? undefined : this.#takeNow();
+        if (now === undefined) return this.next().then(this.#iterated, this.#iterationEnded);
+        return now instanceof Promise
+          ? now.then(this.#iterated)
+          : Promise.resolve(this.#iterated(now));
+      },
       // `break` (or a throw in the loop body) ends the consumer; unprocessed messages stay unacked.
       return: () => this.end().then(() => ({ value: undefined, done: true })),
     };

@@ -182,14 +182,18 @@ class MemoryConsumer extends AbstractConsumer {
       if (this.#stop.signal.aborted)
         throw new StreamerError('CONSUMER_ENDED', 'Consumer has ended');
       if (signal?.aborted) throw abortError(signal);
-      const message = this.#take();
-      if (message) {
-        // Memory has no pages: each message is one.
-        publishReceive('memory', this.#group, message.streamKey, message.shardId, 1);
-        return message;
-      }
+      const message = this._nextNow();
+      if (message) return message;
       await this.#store.changed(signal, this.#stop.signal);
     }
+  }
+
+  protected override _nextNow(): Message | undefined {
+    if (this.#stop.signal.aborted) return undefined;
+    const message = this.#take();
+    // Memory has no pages: each message is one.
+    if (message) publishReceive('memory', this.#group, message.streamKey, message.shardId, 1);
+    return message;
   }
 
   protected async _end(): Promise<void> {

@@ -121,6 +121,8 @@ export function resolveRunOptions(
 /** What a run needs of its consumer: reading and acking past the checks that refuse them to users. */
 export interface RunHost {
   take(signal: AbortSignal): Promise<Message>;
+  /** A message ready now, else undefined: the read loop drains these without a promise each. */
+  takeNow(): Message | undefined;
   ack(message: MessageHeader): void;
   /** Redelivered messages are about to reach a handler: the backend records their count. */
   delivering(messages: readonly Message[]): Promise<void> | undefined;
@@ -196,6 +198,11 @@ export class Runner implements Run {
   readonly #o: ResolvedRunOptions;
   readonly #host: RunHost;
   readonly #limit: number;
+  /**
+   * eachMessage with ordering 'shard': a lane runs one message at a time, in the order it came,
+   * so its messages finish in order and are acked as they finish, without the lane's bookkeeping.
+   */
+  readonly #inOrder: boolean;
   readonly #lanes = new Map<StreamKey, Map<ShardId, Lane>>();
   /** Jobs taken and not started, in the order they came. */
   readonly #waiting: Job[] = [];
@@ -229,6 +236,7 @@ export class Runner implements Run {
     this.#o = options;
     this.#host = host;
     const page = host.batchSize;
+    this.#inOrder = options.eachMessage !== undefined && options.ordering === 'shard';
     this.#limit = options.eachBatch ? (options.concurrency + 1) * page : options.concurrency + page;
     this.done = new Promise((resolve, reject) => {
       this.#settle = (error) => (error === undefined ? resolve() : reject(error));
@@ -238,7 +246,8 @@ export class Runner implements Run {
       return;
     }
     options.signal?.addEventListener('abort', this.#onAbort, { once: true });
-    this.#read().catch((error) => this.#fail(error));
+    // Not before the consumer holds this run: a message taken now is delivered as one of a run's.
+    queueMicrotask(() => this.#read().catch((error) => this.#fail(error)));
   }
 
   get paused(): boolean {
@@ -302,9 +311,11 @@ export class Runner implements Run {
         await this.#room.wait();
         continue;
       }
-      let page: Message | Message[];
+      let page: Message | Message[] | undefined = this.#o.eachBatch
+        ? undefined
+        : this.#host.takeNow();
       try {
-        page = this.#o.eachBatch ? await this.#takePage(signal) : await this.#host.take(signal);
+        page ??= this.#o.eachBatch ? await this.#takePage(signal) : await this.#host.take(signal);
       } catch (error) {
         if (this.#stopped) return;
         // The source ended (file without follow, stdio at EOF): finish what was taken, then stop.
@@ -329,6 +340,11 @@ export class Runner implements Run {
     const page = [await first];
     const max = Math.min(this.#host.batchSize, this.#limit - this.#taken);
     while (page.length < max) {
+      const now = this.#host.takeNow();
+      if (now !== undefined) {
+        page.push(now);
+        continue;
+      }
       const next = this.#host.take(signal);
       const message = await Promise.race([
         next,
@@ -359,7 +375,7 @@ export class Runner implements Run {
     if (!Array.isArray(page)) {
       this.#taken++;
       const lane = this.#lane(page);
-      lane.order.push(page);
+      if (!this.#inOrder) lane.order.push(page);
       this.#waiting.push({ messages: [page], lane });
       return;
     }
@@ -380,87 +396,82 @@ export class Runner implements Run {
     }
   }
 
-  /** Starts waiting jobs while there is room; with ordering 'shard', one per lane at a time. */
+  /** Starts a worker per free handler slot while jobs may start. */
   #dispatch(): void {
+    while (this.#running < this.#o.concurrency) {
+      const job = this.#nextJob();
+      if (!job) return;
+      this.#running++;
+      this.#work(job);
+    }
+  }
+
+  /** Takes the first waiting job that may start (with ordering 'shard', one per lane at a time). */
+  #nextJob(): Job | undefined {
+    if (this.#paused || this.#stopped) return undefined;
     const shardOrder = this.#o.ordering === 'shard';
-    for (let i = 0; i < this.#waiting.length && this.#running < this.#o.concurrency; ) {
-      if (this.#paused || this.#stopped) return;
+    for (let i = 0; i < this.#waiting.length; i++) {
       const job = this.#waiting[i];
-      if (shardOrder && job.lane.busy) {
-        i++;
-        continue;
-      }
+      if (shardOrder && job.lane.busy) continue;
       if (i === 0)
         this.#waiting.shift(); // V8 trims the front in place
       else this.#waiting.splice(i, 1);
-      this.#running++;
       job.lane.busy = true;
       this.#stats.inFlight += job.messages.length;
-      this.#start(job);
+      return job;
     }
+    return undefined;
   }
 
   /**
-   * The first call, without an async function around it: most handlers succeed the first time,
-   * and two async frames per message cost a third of the run's speed at concurrency 1 (measured).
+   * One handler slot: handles jobs one after another while any may start. One async frame for
+   * many messages: a promise chain per message cost a quarter of the run's speed (measured).
+   * Never rejects: a failure that stops the run goes to #fail before the next job is taken.
    */
-  #start(job: Job): void {
-    let deliveryCount = 1;
-    for (const m of job.messages) deliveryCount = Math.max(deliveryCount, m.deliveryCount ?? 1);
-    // Delivered more often than allowed: earlier deliveries failed or killed the process.
-    if (deliveryCount > this.#maxDeliveries) {
-      const error = new Error(`delivered ${deliveryCount} times, more than maxDeliveries`);
-      this.#afterFailure(job, this.#deadLetter(job, error, deliveryCount));
-      return;
+  async #work(first: Job): Promise<void> {
+    for (let job: Job | undefined = first; job; job = this.#nextJob()) {
+      let deliveryCount = 1;
+      for (const m of job.messages) deliveryCount = Math.max(deliveryCount, m.deliveryCount ?? 1);
+      try {
+        // Delivered more often than allowed: earlier deliveries failed or killed the process.
+        if (deliveryCount > this.#maxDeliveries) {
+          const error = new Error(`delivered ${deliveryCount} times, more than maxDeliveries`);
+          await this.#deadLetter(job, error, deliveryCount);
+        } else {
+          if (deliveryCount > 1) await this.#host.delivering(job.messages);
+          // The first call inline, not in an async function of its own: a frame per message.
+          let failure: { error: unknown } | undefined;
+          try {
+            const result = this.#call(job, 1, deliveryCount);
+            if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function')
+              await result;
+          } catch (error) {
+            failure = { error };
+          }
+          if (failure) await this.#failed(job, failure.error, 1, deliveryCount);
+          else {
+            this.#stats.processed += job.messages.length;
+            this.#finishJob(job);
+          }
+        }
+      } catch (error) {
+        this.#fail(error);
+      }
+      this.#release(job);
     }
-    const recording = deliveryCount > 1 ? this.#host.delivering(job.messages) : undefined;
-    if (recording) recording.then(() => this.#begin(job, deliveryCount));
-    else this.#begin(job, deliveryCount);
-  }
-
-  #begin(job: Job, deliveryCount: number): void {
-    let result: unknown;
-    try {
-      result = this.#call(job, 1, deliveryCount);
-    } catch (error) {
-      this.#afterFailure(job, this.#failed(job, error, 1, deliveryCount));
-      return;
-    }
-    if (typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') {
-      this.#succeeded(job);
-      return;
-    }
-    (result as PromiseLike<unknown>).then(
-      () => this.#succeeded(job),
-      (error: unknown) => this.#afterFailure(job, this.#failed(job, error, 1, deliveryCount)),
-    );
+    this.#running--;
+    if (this.#running === 0) this.#idle?.();
   }
 
   get #maxDeliveries(): number {
     return this.#o.deadLetter?.maxDeliveries ?? Number.POSITIVE_INFINITY;
   }
 
-  #succeeded(job: Job): void {
-    this.#stats.processed += job.messages.length;
-    this.#finishJob(job);
-    this.#release(job);
-  }
-
-  /** After a failure: `handling` retries, dead-letters, or rejects (which stops the run). */
-  #afterFailure(job: Job, handling: Promise<void>): void {
-    handling
-      .then(undefined, (error) => this.#fail(error)) // before release: no handler starts after it
-      .then(() => this.#release(job));
-  }
-
   #release(job: Job): void {
-    this.#running--;
     job.lane.busy = false;
     this.#stats.inFlight -= job.messages.length;
     this.#taken -= job.messages.length;
-    if (this.#running === 0) this.#idle?.();
     if (this.#sourceEnded && this.#taken === 0) this.stop().catch(() => {});
-    this.#dispatch();
     // The reader waits until half its read-ahead is used, not for each message: a wake per
     // message would cost a promise per message.
     if (this.#taken <= this.#limit - this.#host.batchSize / 2) this.#room.set();
@@ -579,6 +590,10 @@ export class Runner implements Run {
 
   /** Marks a message finished and acks every finished message at the head of its lane. */
   #finish(lane: Lane, message: Message): void {
+    if (this.#inOrder) {
+      this.#host.ack(message);
+      return;
+    }
     if (lane.order[lane.head] !== message) {
       lane.done.add(message);
       return;

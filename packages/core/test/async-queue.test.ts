@@ -23,6 +23,30 @@ describe('AsyncQueue', () => {
     expect(await queue.shift()).toBe(2);
   });
 
+  it('shiftNow() takes a buffered item without a promise, and leaves an error to shift()', async () => {
+    const queue = new AsyncQueue<number>();
+    expect(queue.shiftNow()).toBeUndefined();
+    queue.push(1);
+    queue.pushError(new Error('boom'));
+    queue.push(2);
+    expect(queue.shiftNow()).toBe(1);
+    expect(queue.shiftNow()).toBeUndefined();
+    await expect(queue.shift()).rejects.toThrow('boom');
+    expect(queue.shiftNow()).toBe(2);
+    expect(queue.length).toBe(0);
+  });
+
+  it('shiftNow() makes room for a read loop waiting on untilShorterThan', async () => {
+    const queue = new AsyncQueue<number>();
+    queue.push(1);
+    queue.push(2);
+    let roomy = false;
+    const room = queue.untilShorterThan(2).then(() => (roomy = true));
+    queue.shiftNow();
+    await room;
+    expect(roomy).toBe(true);
+  });
+
   it('close() drains first; abort() drops what is buffered', async () => {
     const ended = new StreamerError('CONSUMER_ENDED', 'ended');
     const queue = new AsyncQueue<number>();

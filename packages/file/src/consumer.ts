@@ -129,11 +129,21 @@ export class FileConsumer extends AbstractConsumer {
     );
   }
 
+  /** Whether every message read goes out as it is: nothing to filter or track. */
+  get #plain(): boolean {
+    return this.#sidecar === undefined && !this.#reassigned;
+  }
+
   protected _next(signal: AbortSignal | undefined): Promise<Message> {
     // The common case, a plain shift, without an extra async step per message.
-    return this.#sidecar === undefined && !this.#reassigned
-      ? this.#queue.shift(signal)
-      : this.#take(signal);
+    return this.#plain ? this.#queue.shift(signal) : this.#take(signal);
+  }
+
+  protected override _nextNow(): Message | undefined {
+    for (;;) {
+      const message = this.#queue.shiftNow();
+      if (message === undefined || this.#plain || this.#accepted(message)) return message;
+    }
   }
 
   /** Read by this consumer's own cursor (not a loadBalanced member's share): see fileLag. */
@@ -152,11 +162,16 @@ export class FileConsumer extends AbstractConsumer {
   async #take(signal: AbortSignal | undefined): Promise<Message> {
     for (;;) {
       const message = await this.#queue.shift(signal);
-      // Read ahead before an unassign(): such messages are dropped here.
-      if (!this.#wants(message)) continue;
-      if (this.#sidecar !== undefined) this.#track(message);
-      return message;
+      if (this.#accepted(message)) return message;
     }
+  }
+
+  /** Whether a message read goes out; tracked for the commit if it does. */
+  #accepted(message: FileMessage): boolean {
+    // Read ahead before an unassign(): such messages are dropped here.
+    if (!this.#wants(message)) return false;
+    if (this.#sidecar !== undefined) this.#track(message);
+    return true;
   }
 
   protected async _end(): Promise<void> {

@@ -211,6 +211,10 @@ export class RedisConsumer extends AbstractConsumer<RedisAck> implements ReadCon
     return this.#nextAssigned(signal);
   }
 
+  protected override _nextNow(): Message | undefined {
+    return this.readIssued || this.assignments.size > 0 ? undefined : this.queue.shiftNow();
+  }
+
   async #nextAssigned(signal: AbortSignal | undefined): Promise<Message> {
     for (;;) {
       const message = await this.queue.shift(signal);

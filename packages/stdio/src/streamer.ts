@@ -160,6 +160,10 @@ class StdioConsumer extends AbstractConsumer {
     return this.#subscriber.queue.shift(signal);
   }
 
+  protected override _nextNow(): Message | undefined {
+    return this.#subscriber.queue.shiftNow();
+  }
+
   protected async _end(): Promise<void> {
     this.#hub.unsubscribe(this.#subscriber);
     this.#subscriber.queue.abort(new StreamerError('CONSUMER_ENDED', 'Consumer has ended'));
