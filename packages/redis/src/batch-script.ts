@@ -3,12 +3,14 @@ import { ErrorReply } from '@redis/client';
 /**
  * XADDs a batch of entries to one key in one call, in order, and returns what each XADD returned:
  * its id, or its error (pcall: a failed entry does not stop the ones after it, as in a pipeline).
- * ARGV: the payload's field name, the number of trim arguments, the trim arguments, then per entry
- * a meta argument, its payload and its header names and values. The meta argument is empty for an
- * entry with id `*` and no headers, else `<id> <number of header arguments>`: two arguments for a
- * plain entry, because every argument costs Node encoding time, Redis parsing time and a Lua
- * string (two instead of three measured 10 to 15% faster). A script runs whole or not at all, so
- * after a lost connection a batch is either stored entirely or not at all.
+ * ARGV: the payload's field name, the number of trim arguments, the trim arguments, then groups
+ * of entries, each led by a meta argument. `+<k>` leads a run of k plain entries (id `*`, no
+ * headers), one argument each: its payload. `<id> <n>` leads one entry with an explicit id or
+ * headers: its payload, then n header names and values. Every argument costs Node encoding time,
+ * Redis parsing time and a Lua string: a meta argument per run of plain entries rather than per
+ * entry made Redis' time per batch about 7% shorter (measured), and Redis is what limits a batch.
+ * A script runs whole or not at all, so after a lost connection a batch is either stored
+ * entirely or not at all.
  *
  * Sent whole with EVAL rather than loaded once for EVALSHA: EVALSHA fails with NOSCRIPT wherever
  * the server's script cache was lost without the connection dropping (SCRIPT FLUSH), and by then
@@ -32,24 +34,36 @@ local base = 2 + ntrim
 cmd[base + 2] = field
 while i <= argc do
   local meta = ARGV[i]
-  local id = '*'
-  local n = 0
-  if meta ~= '' then
-    local space = string.find(meta, ' ', 1, true)
-    id = string.sub(meta, 1, space - 1)
-    n = tonumber(string.sub(meta, space + 1))
-  end
-  count = count + 1
-  if ntrim == 0 and n == 0 then
-    results[count] = redis.pcall('XADD', key, id, field, ARGV[i + 1])
-  elseif ntrim == 0 then
-    results[count] = redis.pcall('XADD', key, id, field, unpack(ARGV, i + 1, i + 1 + n))
+  if string.byte(meta, 1) == 43 then
+    local last = i + tonumber(string.sub(meta, 2))
+    if ntrim == 0 then
+      for j = i + 1, last do
+        count = count + 1
+        results[count] = redis.pcall('XADD', key, '*', field, ARGV[j])
+      end
+    else
+      cmd[base + 1] = '*'
+      for j = i + 1, last do
+        count = count + 1
+        cmd[base + 3] = ARGV[j]
+        results[count] = redis.pcall(unpack(cmd, 1, base + 3))
+      end
+    end
+    i = last + 1
   else
-    cmd[base + 1] = id
-    for j = 0, n do cmd[base + 3 + j] = ARGV[i + 1 + j] end
-    results[count] = redis.pcall(unpack(cmd, 1, base + 3 + n))
+    local space = string.find(meta, ' ', 1, true)
+    local id = string.sub(meta, 1, space - 1)
+    local n = tonumber(string.sub(meta, space + 1))
+    count = count + 1
+    if ntrim == 0 then
+      results[count] = redis.pcall('XADD', key, id, field, unpack(ARGV, i + 1, i + 1 + n))
+    else
+      cmd[base + 1] = id
+      for j = 0, n do cmd[base + 3 + j] = ARGV[i + 1 + j] end
+      results[count] = redis.pcall(unpack(cmd, 1, base + 3 + n))
+    end
+    i = i + 2 + n
   end
-  i = i + 2 + n
 end
 return results`;
 

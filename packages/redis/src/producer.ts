@@ -271,17 +271,29 @@ export class RedisProducer extends AbstractProducer {
     ];
     for (const arg of this.#trim) args.push(arg);
     let retry = false;
+    /** Where the meta argument of the current run of plain entries is, and its length. */
+    let run = -1;
+    let plain = 0;
     for (const op of ops) {
       retry ||= op.retry;
-      if (op.headers === undefined) {
-        args.push(op.id === '*' ? '' : `${op.id} 0`, op.payload);
+      if (op.headers === undefined && op.id === '*') {
+        if (run < 0) {
+          run = args.length;
+          args.push('');
+        }
+        args.push(op.payload);
+        plain++;
         continue;
       }
+      if (run >= 0) args[run] = `+${plain}`;
+      run = -1;
+      plain = 0;
       const meta = args.length;
       args.push('', op.payload);
-      for (const name in op.headers) args.push(name, op.headers[name]);
+      if (op.headers) for (const name in op.headers) args.push(name, op.headers[name]);
       args[meta] = `${op.id} ${args.length - meta - 2}`;
     }
+    if (run >= 0) args[run] = `+${plain}`;
     this.#redis.write<(Buffer | Error)[]>(queue.key, args, retry).then(
       (replies) => {
         this.#stored(ops, replies);

@@ -119,6 +119,30 @@ describe('batched XADD (own server)', () => {
     await s.disconnect();
   });
 
+  it('runs of plain sends between sends with headers or timestamps keep their order and fields', async () => {
+    const s = await open(server.url);
+    const at = Date.now() + 86_400_000;
+    const written: string[][][] = [];
+    for (const batching of ['script', 'pipeline'] as const) {
+      const key = freshKey(`runs-${batching}`);
+      const p = await s.createProducer(key, { batching });
+      // Runs of 0 to 6 plain sends, each after one with headers, a timestamp or both.
+      await Promise.all(
+        range(120).map((t, i) => {
+          const special = (i * (i + 1)) % 7 === 0;
+          return p.send(t, {
+            headers: special && i % 2 === 0 ? { i: String(i) } : undefined,
+            timestamp: special && i % 3 !== 0 ? new Date(at + i) : undefined,
+          });
+        }),
+      );
+      written.push((await entries(key)).map((entry) => entry.slice(1)));
+    }
+    expect(written[0]).toHaveLength(120);
+    expect(written[0]).toEqual(written[1]);
+    await s.disconnect();
+  });
+
   it('sends that fail inside a batch fail as in a pipeline, and the others are stored', async () => {
     const s = await open(server.url);
     const outcomes: (string | undefined)[][] = [];
