@@ -70,7 +70,7 @@ const sleep1 = () => new Promise((resolve) => setTimeout(resolve, 1));
  * Alternating rounds of each case on `stream` (at least `count` messages). Returns msgs/s
  * medians and the two ratios: run / loop, and concurrency 32 / 1 with a 1 ms handler.
  */
-export async function measureProcessing(streamer, stream, { count, rounds = 5, slowCount = 300 }) {
+export async function measureProcessing(streamer, stream, { count, rounds = 7, slowCount = 300 }) {
   const cases = {
     loop: [loop(streamer, stream), count],
     run: [run(streamer, stream, {}), count],
