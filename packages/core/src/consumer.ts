@@ -4,7 +4,8 @@ import { abortError, invalidArgument, isStreamerError, StreamerError } from './e
 import { type Endable, giveUp, madeBy, onEnd } from './internal.js';
 import { totalLag } from './lag.js';
 import type { ResolvedConsumerOptions } from './options.js';
-import { Runner, resolveRunOptions, runningError } from './run.js';
+import { Runner, runningError } from './run.js';
+import { resolveRunOptions } from './run-options.js';
 import { validateShardId, validateStreamKey } from './stream-key.js';
 import type {
   Consumer,
@@ -113,8 +114,10 @@ export abstract class AbstractConsumer<Ack = AckRef> implements Consumer, Endabl
   protected abstract _next(signal: AbortSignal | undefined): Promise<Message>;
   /**
    * The next message if one is ready now, without a promise, else undefined; `_next` is then
-   * called. What `_next` would return next, with the same checks: a read loop that drains a
-   * backend's read-ahead saves a promise per message. By default none is ever ready.
+   * called. What `_next` called now would take, with the same checks: no message an earlier,
+   * still waiting `_next` call is owed (`AsyncQueue` hands pushed items to waiting readers
+   * first, so `shiftNow()` keeps this). A read loop that drains a backend's read-ahead saves a
+   * promise per message. By default none is ever ready.
    */
   protected _nextNow(): Message | undefined {
     return undefined;
