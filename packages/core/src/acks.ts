@@ -89,13 +89,11 @@ export class AckTracker<Ack> {
   delivered(header: MessageHeader): void {
     if (this.running || !this.#acksOnDelivery) return;
     this.#push(header);
-    if (this.#mode === 'immediate') this.#commitSoon();
   }
 
   ack(header: MessageHeader): void {
     if (this.#acksOnDelivery && !this.running) return; // acked on delivery already
     this.#push(header);
-    if (this.#mode === 'immediate') this.#commitSoon();
   }
 
   get #acksOnDelivery(): boolean {
@@ -105,6 +103,7 @@ export class AckTracker<Ack> {
   #push(header: MessageHeader): void {
     this.#acked.push(this.#refOf(header));
     this.#ackedAt.push(Date.now());
+    if (this.#mode === 'immediate') this.#commitSoon();
   }
 
   /**

@@ -21,17 +21,18 @@ export type Gate = (message: FileMessage) => boolean;
 
 const sourceKey = (stream: string, shard: number) => `${shard}:${stream}`;
 
-/**
- * A position in a stream file that moves forward as messages are read: a Tail plus the rewind,
- * seek and resume logic. Positions are found with the beacons, then the gate holds back the
- * messages between that coarse position and the exact one.
- */
+/** What `Cursor.behind()` tells lag: bytes not read yet, a message's mean size, the shards seen. */
 export interface Behind {
   bytes: number;
   meanBytes: number | undefined;
   seen: ReadonlyMap<string, ReadonlySet<number>>;
 }
 
+/**
+ * A position in a stream file that moves forward as messages are read: a Tail plus the rewind,
+ * seek and resume logic. Positions are found with the beacons, then the gate holds back the
+ * messages between that coarse position and the exact one.
+ */
 export class Cursor {
   readonly #tail: Tail;
   readonly #target: CursorTarget;

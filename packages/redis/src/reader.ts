@@ -29,8 +29,8 @@ const READ_OPTIONS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TY
 interface ReadResult {
   reply: ReadReply;
   replay: boolean;
-  /** A replay: each entry's times-delivered, by id. */
-  counts?: Map<string, number>;
+  /** A replay: each entry's times-delivered, by key, in the order of the reply's entries. */
+  counts?: Map<string, number[]>;
 }
 
 /** How long reads go through node-redis' ASK handling once a slot is being migrated. */
@@ -266,11 +266,11 @@ export class ReadLoop {
       ),
     );
     const reply: NonNullable<ReadReply> = new Map();
-    const counts = new Map<string, number>();
+    const counts = new Map<string, number[]>();
     for (const [i, s] of sources.entries()) {
       const page = pages[i];
-      for (const [j, [id]] of page.entries.entries()) counts.set(id.toString(), page.counts[j]);
       reply.set(s.key, page.entries);
+      counts.set(s.key, page.counts);
       if (page.last !== undefined) s.cursor = page.last;
       if (page.end) {
         s.replaying = false;
@@ -300,14 +300,17 @@ export class ReadLoop {
       if (reply) this.#accept(reply, replay, counts);
   }
 
-  #accept(reply: NonNullable<ReadReply>, replay: boolean, counts?: Map<string, number>): void {
+  #accept(reply: NonNullable<ReadReply>, replay: boolean, counts?: Map<string, number[]>): void {
     const { queue, messageField } = this.#ctx;
     const gone: [string, string][] = [];
     for (const [key, entries] of reply) {
       const source = this.sources.find((s) => s.key === key);
       if (!source || entries.length === 0) continue;
       const { claimed } = source;
-      for (const [rawId, fields] of entries) {
+      const delivered = counts?.get(key);
+      // Indexed, not entries(): this runs for every entry read, and entries() makes a pair each.
+      for (let j = 0; j < entries.length; j++) {
+        const [rawId, fields] = entries[j];
         const id = rawId.toString();
         if (fields === null) {
           gone.push([key, id]); // deleted while pending: nothing to deliver, nothing to keep
@@ -315,7 +318,7 @@ export class ReadLoop {
         }
         if (replay && claimed.size > 0 && claimed.delete(id)) continue; // already handed out
         // A replayed entry counts its next delivery, recorded when it is handed out.
-        const count = counts ? (counts.get(id) ?? 0) + 1 : 1;
+        const count = delivered ? delivered[j] + 1 : 1;
         queue.push(decodeEntry(key, source.stream, source.shard, id, fields, messageField, count));
       }
       publishReceive('redis', this.#group, source.stream, source.shard, entries.length);

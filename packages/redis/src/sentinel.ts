@@ -9,10 +9,15 @@ import {
   withDeadline,
 } from './connection.js';
 import type { ConnectionConfig, SentinelConfig } from './options.js';
-import { type Reader, reader, Single, type Topology } from './topology.js';
+import {
+  type Args,
+  type CommandOptions,
+  type Reader,
+  reader,
+  Single,
+  type Topology,
+} from './topology.js';
 
-type Args = (string | Buffer)[];
-type CommandOptions = Parameters<RedisClient['sendCommand']>[1];
 interface Address {
   host: string;
   port: number;
@@ -54,6 +59,8 @@ class Sentinels {
   readonly #config: ConnectionConfig;
   readonly #sentinel: SentinelConfig;
   readonly #clients = new Map<string, SentinelClient>();
+  /** The subscription `watch` holds, if any. */
+  #watcher: SentinelClient | undefined;
   #first = 0;
 
   constructor(config: ConnectionConfig, sentinel: SentinelConfig) {
@@ -127,8 +134,6 @@ class Sentinels {
     }
   }
 
-  #watcher: SentinelClient | undefined;
-
   async #client(node: Address): Promise<SentinelClient> {
     let client = this.#clients.get(name(node));
     if (!client?.isOpen) {
@@ -151,6 +156,8 @@ class Sentinels {
   }
 }
 
+// Not core's sleep(), whose timer is unref'd: a connect() waiting between sentinels' answers must
+// hold the process open until it settles.
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**

@@ -14,7 +14,7 @@ import type { ConnectionConfig } from './options.js';
 import { connectedReplicas } from './replication.js';
 import { slotOf } from './slot.js';
 
-type Args = (string | Buffer)[];
+export type Args = (string | Buffer)[];
 
 /** A connection of a consumer's own for blocking reads, and how to interrupt its read. */
 export interface Reader {
@@ -24,7 +24,7 @@ export interface Reader {
   /** The shared command connection of the same server, which sends the CLIENT UNBLOCK. */
   node: RedisClient;
 }
-type CommandOptions = Parameters<RedisClient['sendCommand']>[1];
+export type CommandOptions = Parameters<RedisClient['sendCommand']>[1];
 
 /**
  * Where commands go. A single server is a cluster of one: every key is in the same read group and
@@ -310,8 +310,9 @@ async function isClusterNode(client: RedisClient): Promise<boolean> {
 }
 
 /**
- * Connects to a single server, a cluster, or the master a Sentinel names. `cluster: 'auto'` (the default) takes several seed
- * hosts for a cluster, and asks a single host whether it is a cluster node.
+ * Connects to a single server, a cluster, or the master a Sentinel names. `cluster: 'auto'` (the
+ * default) takes several seed hosts for a cluster, and asks a single host whether it is a
+ * cluster node.
  */
 export async function openTopology(
   config: ConnectionConfig,

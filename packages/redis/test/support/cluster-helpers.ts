@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { type ClusterOptions, TestCluster } from './cluster.js';
+import { forThisFile } from './per-file.js';
 
 /** The shared cluster's URL, from test/support/cluster-global-setup.ts. */
 export function clusterUrl(): string {
@@ -14,15 +15,5 @@ export function clusterUrl(): string {
  * before the file's tests and stops it after them. Returns a getter, valid once beforeAll ran.
  */
 export function testCluster(options?: ClusterOptions): () => TestCluster {
-  let cluster: TestCluster | undefined;
-  beforeAll(async () => {
-    cluster = await new TestCluster(options).start();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
-  return () => {
-    if (!cluster) throw new Error('the cluster is not started yet: use it inside a test or hook');
-    return cluster;
-  };
+  return forThisFile('cluster', () => new TestCluster(options));
 }

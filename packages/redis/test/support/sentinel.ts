@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@redis/client';
-import { afterAll, beforeAll } from 'vitest';
 import { until } from './cluster.js';
+import { forThisFile } from './per-file.js';
 import {
   alive,
   dirs,
@@ -320,16 +320,5 @@ function field(entry: string[], name: string): string {
  * Returns a getter, valid once beforeAll ran.
  */
 export function testSentinel(options?: SentinelOptions): () => TestSentinel {
-  let deployment: TestSentinel | undefined;
-  beforeAll(async () => {
-    deployment = await new TestSentinel(options).start();
-  }, 60_000);
-  afterAll(async () => {
-    await deployment?.stop();
-  });
-  return () => {
-    if (!deployment)
-      throw new Error('the Sentinel deployment is not started yet: use it inside a test or hook');
-    return deployment;
-  };
+  return forThisFile('Sentinel deployment', () => new TestSentinel(options));
 }
