@@ -5,11 +5,7 @@
 // commit once, at the end); rounds alternate, and each ratio is the median of back-to-back pairs,
 // so the machine's other load hits both sides alike.
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+import { median, timed } from './measure.mjs';
 
 let groups = 0;
 const consumer = (streamer, stream) =>
@@ -19,13 +15,6 @@ const consumer = (streamer, stream) =>
     start: 'earliest',
     autoCommit: 'disabled',
   });
-
-/** Messages per second of `fn(count)`. */
-async function rate(count, fn) {
-  const start = process.hrtime.bigint();
-  await fn(count);
-  return count / (Number(process.hrtime.bigint() - start) / 1e9);
-}
 
 function loop(streamer, stream) {
   return async (count) => {
@@ -80,7 +69,8 @@ export async function measureProcessing(streamer, stream, { count, rounds = 7, s
   const rates = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
   for (const [fn, n] of Object.values(cases)) await fn(Math.min(n, 1000)); // warm-up
   for (let i = 0; i < rounds; i++) {
-    for (const [name, [fn, n]] of Object.entries(cases)) rates[name].push(await rate(n, fn));
+    for (const [name, [fn, n]] of Object.entries(cases))
+      rates[name].push(await timed(n, () => fn(n)));
   }
   const m = Object.fromEntries(Object.entries(rates).map(([name, r]) => [name, median(r)]));
   // Each ratio is the median of the ratios of rounds run back to back, as in the Redis bench: a

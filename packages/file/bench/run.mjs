@@ -9,7 +9,7 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { median, timed } from '../../redis/bench/measure.mjs';
+import { median, timed } from '../../core/bench/measure.mjs';
 import { backend, readMessages } from '../dist/index.js';
 
 const N = Number(process.env.BENCH_N ?? 500_000);

@@ -9,7 +9,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import * as current from '@streamer/core';
-import { median, timed } from '../../redis/bench/measure.mjs';
+import { median, timed } from '../../core/bench/measure.mjs';
 import { StreamerInstrumentation } from '../dist/index.js';
 
 const n = Number(process.argv[2] ?? 100_000);

@@ -1,17 +1,7 @@
-// What both benchmarks measure with.
+// What both Redis benchmarks measure with: core's helpers, and a producer's rate.
+import { timed } from '../../core/bench/measure.mjs';
 
-export function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** Runs `fn` and returns how many of `n` things per second it did. */
-export async function timed(n, fn) {
-  const start = process.hrtime.bigint();
-  await fn();
-  return n / (Number(process.hrtime.bigint() - start) / 1e9);
-}
+export { median, timed } from '../../core/bench/measure.mjs';
 
 /**
  * Sends `n` payloads as fast as the producer takes them and flushes; returns sends per second.
