@@ -154,7 +154,9 @@ export class ServerExited extends Error {
 
 /**
  * Resolves once a spawned redis-server says it is ready (`ready`: what it prints then; a sentinel
- * prints its ID instead); rejects (ServerExited) if it exits first.
+ * prints its ID instead); rejects (ServerExited) if it exits first, with all it printed: on
+ * 'close', not 'exit', which can come before the last output (a bind failure then read as an
+ * exit with no output, and was not retried on another port).
  */
 export function untilReady(
   child: ChildProcess,
@@ -166,7 +168,8 @@ export function untilReady(
       output += chunk.toString();
       if (!output.includes(ready)) return;
       child.stdout!.off('data', onData);
-      child.off('exit', onExit);
+      child.stderr!.off('data', onData);
+      child.off('close', onExit);
       // Keep draining its output, or a chatty server blocks on a full pipe.
       child.stdout!.resume();
       child.stderr!.resume();
@@ -174,6 +177,7 @@ export function untilReady(
     };
     const onExit = (code: number | null) => reject(new ServerExited(code, output));
     child.stdout!.on('data', onData);
-    child.once('exit', onExit);
+    child.stderr!.on('data', onData);
+    child.once('close', onExit);
   });
 }
